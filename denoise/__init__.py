@@ -1,0 +1,17 @@
+"""denoise: classical image denoising (median, bilateral, ...) as Numba kernels.
+
+Every method is a function ``f(image, *, sigma=None, **params)`` taking and
+returning numpy arrays; ``sigma`` is the noise level in the image's own units.
+"""
+from . import filters  # noqa: F401  (registers the methods)
+from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,
+                     MissingSigmaError, UnknownFilterError)
+from .filters.bilateral import bilateral
+from .filters.median import median
+from .registry import REGISTRY, get_filter
+
+__version__ = "0.1.0"
+
+__all__ = ["REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
+           "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
+           "bilateral", "get_filter", "median", "__version__"]

@@ -1,0 +1,106 @@
+"""The image contract: what arrays the filters accept, and the float32 working form.
+
+Every filter calls :func:`to_working` first and :func:`from_working` last, so dtype,
+channel and alpha policy live here and nowhere else.
+
+* ``(H, W)`` is gray; ``(H, W, C)`` is channels-last with C in 1..4. C = 2 is
+  gray + alpha and C = 4 is RGBA: the last channel is alpha, split off here and
+  put back untouched.
+* uint8 / uint16 are scaled by ``1 / iinfo.max`` to [0, 1]; float16/32/64 keep
+  their values. The working array is always a new float32 C-contiguous
+  ``(H, W, C)`` array, so a filter can never modify its input.
+* Output keeps the input dtype: integers by round-and-clip, float16 becomes float32.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .errors import ImageFormatError
+
+_INT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What :func:`to_working` removed or changed, so :func:`from_working` can undo it."""
+
+    dtype: np.dtype
+    data_range: float          # image units per working unit: 255, 65535 or 1.0
+    added_axis: bool           # the input was (H, W); an axis was added
+    alpha: Optional[np.ndarray]  # (H, W, 1) in the input dtype, or None
+
+
+def data_range_of(dtype):
+    """Nominal data range of a dtype: 255 (uint8), 65535 (uint16), 1.0 (float)."""
+    dtype = np.dtype(dtype)
+    if dtype in _INT_DTYPES:
+        return float(np.iinfo(dtype).max)
+    if dtype in _FLOAT_DTYPES:
+        return 1.0
+    raise ImageFormatError(
+        f"unsupported dtype {dtype}; use uint8, uint16, float16, float32 or float64")
+
+
+def check_image(image):
+    """Raise ImageFormatError unless `image` is a supported, non-empty, finite image."""
+    if not isinstance(image, np.ndarray):
+        raise ImageFormatError(f"image must be a numpy array, got {type(image).__name__}")
+    data_range_of(image.dtype)
+    if image.ndim not in (2, 3):
+        raise ImageFormatError(
+            f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {image.shape}")
+    if image.ndim == 3 and not 1 <= image.shape[2] <= 4:
+        raise ImageFormatError(
+            f"image must have 1 to 4 channels (last axis), got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageFormatError(f"image is empty (shape {image.shape})")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ImageFormatError("image contains NaN or Inf values")
+
+
+def split_alpha(image):
+    """Return ``(color, alpha)`` of an (H, W, C) array; alpha is None unless C is 2 or 4."""
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        return image[..., :-1], image[..., -1:]
+    return image, None
+
+
+def to_working(image):
+    """Check `image` and return ``(work, layout)``: float32 (H, W, C) without alpha."""
+    check_image(image)
+    added_axis = image.ndim == 2
+    arr = image[..., None] if added_axis else image
+    color, alpha = split_alpha(arr)
+    data_range = data_range_of(image.dtype)
+    work = np.ascontiguousarray(color, dtype=np.float32)
+    if work is color or np.shares_memory(work, image):
+        work = work.copy()
+    if image.dtype in _INT_DTYPES:
+        work *= np.float32(1.0 / data_range)
+    alpha = None if alpha is None else alpha.copy()
+    return work, Layout(image.dtype, data_range, added_axis, alpha)
+
+
+def from_working(out, layout):
+    """Undo :func:`to_working`: restore dtype (round and clip integers), alpha and shape."""
+    dtype = layout.dtype
+    if dtype in _INT_DTYPES:
+        scaled = np.rint(out.astype(np.float64) * layout.data_range)
+        result = np.clip(scaled, 0, layout.data_range).astype(dtype)
+    elif dtype == np.float64:
+        result = out.astype(np.float64)
+    else:
+        result = out.astype(np.float32, copy=False)
+    if layout.alpha is not None:
+        alpha = layout.alpha.astype(result.dtype, copy=False)
+        result = np.concatenate([result, alpha], axis=2)
+    if layout.added_axis:
+        result = result[..., 0]
+    return result
+
+
+def intensity_to_working(value, layout):
+    """Convert an intensity (a sigma, a range) from image units to working units."""
+    return float(value) / layout.data_range

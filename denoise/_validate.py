@@ -1,0 +1,34 @@
+"""Parameter checks that raise InvalidParameterError with a message naming the value."""
+import math
+import numbers
+
+from .errors import InvalidParameterError
+
+
+def check_int(name, value, *, minimum=None, maximum=None, odd=False):
+    """Return `value` as int if it is an integer within bounds, else raise."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InvalidParameterError(f"{name} must be an integer <= {maximum}, got {value}")
+    if odd and value % 2 == 0:
+        raise InvalidParameterError(f"{name} must be an odd integer, got {value}")
+    return int(value)
+
+
+def check_positive(name, value):
+    """Return `value` as float if it is a finite number > 0, else raise."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be a number > 0, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParameterError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def check_bool(name, value):
+    """Return `value` if it is a bool, else raise."""
+    if not isinstance(value, bool):
+        raise InvalidParameterError(f"{name} must be true or false, got {value!r}")
+    return value

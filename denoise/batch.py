@@ -1,0 +1,113 @@
+"""Files in, files out: map inputs to outputs, run a transform per file, report.
+
+One file's failure never stops the batch: it is recorded in the :class:`Report`
+(and passed to `on_error` as it happens), and the others are still written.
+"""
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DenoiseError, InvalidParameterError
+from .io import check_writable, is_image_path, iter_images, read_image, write_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output path it maps to."""
+
+    source: Path
+    target: Path
+
+
+@dataclass
+class Report:
+    """What a batch did: paths written, skipped (existing), failed with reasons."""
+
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)   # (path, message)
+
+    @property
+    def return_code(self):
+        """0 if no file failed, else 1."""
+        return 1 if self.failed else 0
+
+
+def plan(inputs, output, *, recursive=False):
+    """Map input files and folders to output paths.
+
+    A single input file with an output that has an image extension (and is not a
+    folder) maps to that file. Otherwise `output` is a folder: files keep their
+    names, and files found in an input folder keep their path relative to it.
+    """
+    inputs = [Path(p) for p in inputs]
+    output = Path(output)
+    to_file = (len(inputs) == 1 and inputs[0].is_file() and not output.is_dir()
+               and is_image_path(output))
+    if not to_file and is_image_path(output) and not output.is_dir():
+        raise InvalidParameterError(
+            f"output {output} looks like a file, but the inputs are several files or a "
+            f"folder: give a folder")
+    if to_file:
+        return [Job(inputs[0], output)]
+    jobs = []
+    for item in inputs:
+        if item.is_dir():
+            jobs += [Job(p, output / p.relative_to(item))
+                     for p in iter_images(item, recursive=recursive)]
+        else:
+            jobs.append(Job(item, output / item.name))
+    return jobs
+
+
+def run_jobs(jobs, transform, *, overwrite=False, skip_existing=False, progress=True,
+             on_error=None):
+    """Read each job's source, apply ``transform(image, index)``, write the target.
+
+    Existing targets fail unless `overwrite` (replace) or `skip_existing` (skip).
+    A target that is the source itself always fails. Returns a :class:`Report`.
+    """
+    from tqdm import tqdm
+
+    report = Report()
+    seen = set()
+    bar = tqdm(jobs, file=sys.stderr, unit="image", dynamic_ncols=True,
+               disable=True if not progress or len(jobs) <= 1 else None)
+    for index, job in enumerate(bar):
+        try:
+            if _run_one(job, index, transform, seen, overwrite, skip_existing):
+                report.done.append(job.target)
+            else:
+                report.skipped.append(job.target)
+        except Exception as exc:  # one bad file must not stop the batch
+            message = str(exc) if isinstance(exc, DenoiseError) else \
+                f"{job.source}: {type(exc).__name__}: {exc}"
+            log.debug("failure on %s", job.source, exc_info=True)
+            report.failed.append((job.source, message))
+            if on_error is not None:
+                on_error(message)
+    return report
+
+
+def _run_one(job, index, transform, seen, overwrite, skip_existing):
+    """Process one job; False if skipped. Raises on failure."""
+    target = job.target.resolve()
+    if target == job.source.resolve():
+        raise InvalidParameterError(f"{job.source}: refusing to overwrite the input file")
+    if target in seen:
+        raise InvalidParameterError(
+            f"{job.source}: output {job.target} is also the output of another input")
+    seen.add(target)
+    if job.target.exists() and not overwrite:
+        if skip_existing:
+            return False
+        raise InvalidParameterError(
+            f"{job.target}: output exists (pass --overwrite to replace it, "
+            f"or --skip-existing to keep it)")
+    image = read_image(job.source)
+    check_writable(job.target, image)
+    write_image(job.target, transform(image, index), overwrite=overwrite)
+    return True

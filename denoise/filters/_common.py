@@ -1,0 +1,11 @@
+"""Helpers shared by the filter wrappers: border padding in one convention."""
+import numpy as np
+
+
+def pad_reflect(work, radius):
+    """Pad an (H, W, C) array by `radius` on both image axes, mirroring at the edge.
+
+    The edge pixel is repeated (``d c b a | a b c d | d c b a``): scipy.ndimage's
+    ``mode='reflect'``, numpy's ``'symmetric'``. Works for any radius and image size.
+    """
+    return np.pad(work, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")

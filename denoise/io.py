@@ -1,0 +1,150 @@
+"""Image files: read, write atomically, and find images in folders (through imageio).
+
+Arrays are returned as the file stores them: ``(H, W)`` or ``(H, W, C)`` with C in
+1..4 (2 and 4 carry alpha), uint8, uint16 or float. The filters split alpha off
+and put it back untouched; this module never changes sample values.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._image import check_image
+from .errors import DenoiseError, ImageIOError
+
+#: extension -> format name
+FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG",
+           ".bmp": "BMP", ".pnm": "PNM", ".pgm": "PNM", ".ppm": "PNM", ".pbm": "PNM"}
+
+_ANY = (1, 2, 3, 4)
+#: format -> {dtype name: channel counts it can store without loss}
+WRITABLE = {
+    "PNG": {"uint8": _ANY, "uint16": (1,)},
+    "TIFF": {"uint8": _ANY, "uint16": _ANY, "float32": _ANY, "float64": _ANY},
+    "JPEG": {"uint8": (1, 3)},
+    "BMP": {"uint8": (1, 3)},
+    "PNM": {"uint8": (1, 3), "uint16": (1,)},
+}
+_WRITE_OPTIONS = {"JPEG": {"quality": 95}}
+#: imageio plugin per format (no guessing among every installed plugin)
+_PLUGINS = {"TIFF": "tifffile"}
+
+
+def format_of(path):
+    """Format name for `path`'s extension, or raise ImageIOError listing the supported ones."""
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise ImageIOError(
+            f"{path}: unsupported file type {ext or '(none)'!r}; "
+            f"use one of {', '.join(sorted(FORMATS))}")
+    return FORMATS[ext]
+
+
+def is_image_path(path):
+    """True if `path` has an extension this module reads."""
+    return Path(path).suffix.lower() in FORMATS
+
+
+def read_image(path):
+    """Read one image file; raise ImageIOError naming the file and the reason."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.is_file():
+        raise ImageIOError(f"{path}: no such file")
+    if fmt == "PNG":
+        _refuse_16bit_color_png(path)
+    try:
+        image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
+    except Exception as exc:  # imageio raises many types for a bad file
+        raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
+    image = _normalise(image, fmt)
+    try:
+        check_image(image)
+    except DenoiseError as exc:
+        raise ImageIOError(f"{path}: {exc}") from exc
+    return image
+
+
+def check_writable(path, image):
+    """Raise ImageIOError unless `image`'s dtype and channels can be stored in `path`."""
+    fmt = format_of(path)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    allowed = WRITABLE[fmt].get(image.dtype.name, ())
+    if channels not in allowed:
+        kinds = "; ".join(f"{d} with {'/'.join(map(str, c))} channels"
+                          for d, c in WRITABLE[fmt].items())
+        raise ImageIOError(
+            f"{path}: {fmt} cannot store a {image.dtype.name} image with {channels} "
+            f"channel(s) without loss ({fmt} stores {kinds}); choose another extension, "
+            f"e.g. .tif")
+
+
+def write_image(path, image, *, overwrite=False):
+    """Write `image` to `path` atomically (temporary file in the same folder, then rename).
+
+    Refuses to replace an existing file unless `overwrite`; an interrupted or failed
+    write leaves no partial file behind.
+    """
+    import imageio.v3 as iio
+
+    path = Path(path)
+    check_writable(path, image)
+    if path.exists() and not overwrite:
+        raise ImageIOError(f"{path}: output exists (pass --overwrite to replace it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        os.close(fd)
+    except OSError as exc:
+        raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
+    try:
+        fmt = format_of(path)
+        iio.imwrite(tmp, image, extension=path.suffix.lower(),
+                    plugin=_PLUGINS.get(fmt, "pillow"), **_WRITE_OPTIONS.get(fmt, {}))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except Exception as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
+
+
+def iter_images(folder, *, recursive=False):
+    """Image files in `folder` (sorted; hidden files skipped), optionally recursing."""
+    folder = Path(folder)
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in folder.glob(pattern)
+                  if p.is_file() and is_image_path(p) and not p.name.startswith("."))
+
+
+def _normalise(image, fmt):
+    """Map what imageio returns for some formats to the supported dtypes."""
+    if image.dtype == bool:                       # 1-bit PBM/PNG/TIFF
+        return image.astype(np.uint8) * np.uint8(255)
+    if fmt == "PNM" and image.dtype.kind == "i" and image.size and image.min() >= 0 \
+            and image.max() <= 65535:             # Pillow reads 16-bit PGM as int32
+        return image.astype(np.uint16)
+    return image
+
+
+def _refuse_16bit_color_png(path):
+    """Pillow reads 16-bit RGB(A) PNG as 8-bit; refuse rather than lose precision."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 \
+            and head[25] in (2, 6):
+        raise ImageIOError(f"{path}: 16-bit color PNG cannot be read without loss here; "
+                           f"convert it to 16-bit TIFF")
+
+
+def _reason(exc):
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

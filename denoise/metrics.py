@@ -1,0 +1,94 @@
+"""PSNR and SSIM (scikit-image) and the scoring of denoised files against clean ones."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._image import check_image, data_range_of, split_alpha
+from .errors import ImageFormatError
+from .io import iter_images, read_image
+
+
+@dataclass(frozen=True)
+class Score:
+    """PSNR (dB) and SSIM of one denoised file against its clean reference."""
+
+    name: str
+    psnr: float
+    ssim: float
+
+
+def psnr(reference, estimate, *, data_range):
+    """Peak signal-to-noise ratio in dB (``skimage.metrics.peak_signal_noise_ratio``)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    ref, est = _pair(reference, estimate)
+    with np.errstate(divide="ignore"):          # identical images: inf dB
+        return float(peak_signal_noise_ratio(ref, est, data_range=data_range))
+
+
+def ssim(reference, estimate, *, data_range):
+    """Structural similarity (``skimage.metrics.structural_similarity``, 7x7 window)."""
+    from skimage.metrics import structural_similarity
+
+    ref, est = _pair(reference, estimate)
+    if min(ref.shape[:2]) < 7:
+        raise ImageFormatError(f"SSIM needs images of at least 7x7 pixels, got {ref.shape[:2]}")
+    channel_axis = -1 if ref.ndim == 3 else None
+    return float(structural_similarity(ref, est, data_range=data_range,
+                                       channel_axis=channel_axis))
+
+
+def score_images(clean, denoised, name=""):
+    """Score one pair of images; alpha is ignored, data range from the clean dtype."""
+    check_image(clean)
+    check_image(denoised)
+    data_range = data_range_of(clean.dtype)
+    clean_color, _ = split_alpha(clean[..., None] if clean.ndim == 2 else clean)
+    den_color, _ = split_alpha(denoised[..., None] if denoised.ndim == 2 else denoised)
+    return Score(name, psnr(clean_color, den_color, data_range=data_range),
+                 ssim(clean_color, den_color, data_range=data_range))
+
+
+def pair_files(clean, denoised):
+    """Match denoised files to clean ones by file name (then by stem).
+
+    `clean` and `denoised` are each a file or a folder. Returns
+    ``(pairs, unmatched)``: ``[(name, clean_path, denoised_path)]`` and the
+    denoised paths that have no clean counterpart.
+    """
+    clean, denoised = Path(clean), Path(denoised)
+    den_files = iter_images(denoised) if denoised.is_dir() else [denoised]
+    if not clean.is_dir():
+        if len(den_files) == 1:
+            return [(den_files[0].name, clean, den_files[0])], []
+        return [], den_files
+    by_name = {p.name: p for p in iter_images(clean)}
+    by_stem = {p.stem: p for p in by_name.values()}
+    pairs, unmatched = [], []
+    for den in den_files:
+        ref = by_name.get(den.name) or by_stem.get(den.stem)
+        if ref is None:
+            unmatched.append(den)
+        else:
+            pairs.append((den.name, ref, den))
+    return pairs, unmatched
+
+
+def score_files(clean_path, denoised_path, name):
+    """Read both files and score them; errors name the files."""
+    clean, den = read_image(clean_path), read_image(denoised_path)
+    if clean.shape != den.shape:
+        raise ImageFormatError(
+            f"{denoised_path}: shape {den.shape} differs from {clean_path} {clean.shape}")
+    return score_images(clean, den, name)
+
+
+def _pair(reference, estimate):
+    ref = np.asarray(reference, dtype=np.float64)
+    est = np.asarray(estimate, dtype=np.float64)
+    if ref.shape != est.shape:
+        raise ImageFormatError(f"shapes differ: {ref.shape} vs {est.shape}")
+    if ref.ndim == 3 and ref.shape[2] == 1:
+        ref, est = ref[..., 0], est[..., 0]
+    return ref, est

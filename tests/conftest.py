@@ -1,0 +1,31 @@
+"""Shared fixtures: seeded random images of every supported dtype and layout."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "sample_images"
+
+DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
+LAYOUTS = {"gray": (), "rgb": (3,), "rgba": (4,)}
+
+
+def random_image(shape, dtype, seed=0):
+    """Uniform random image over the dtype's nominal range."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "u":
+        return rng.integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)
+    return rng.random(shape).astype(dtype)
+
+
+def data_range(dtype):
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()

@@ -1,0 +1,170 @@
+"""The command line, through Click's runner: every command, exit codes, failures."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from denoise.cli import main
+from denoise.io import read_image, write_image
+from denoise.registry import REGISTRY
+
+from conftest import ROOT, random_image
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A folder with a gray uint8 PNG, an RGB uint8 PNG and a 16-bit TIFF."""
+    folder = tmp_path / "in"
+    write_image(folder / "a.png", random_image((20, 24), np.uint8, seed=1))
+    write_image(folder / "b.png", random_image((20, 24, 3), np.uint8, seed=2))
+    write_image(folder / "c.tif", random_image((20, 24), np.uint16, seed=3))
+    return folder
+
+
+def invoke(runner, *args):
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_run_one_file(runner, images, tmp_path):
+    out = tmp_path / "clean.png"
+    result = invoke(runner, "run", images / "b.png", "-o", out, "-m", "median")
+    assert result.exit_code == 0, result.stderr
+    back = read_image(out)
+    assert back.shape == (20, 24, 3) and back.dtype == np.uint8
+
+
+def test_run_folder_keeps_names_and_dtypes(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", "20",
+                    "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.tif"]
+    assert read_image(tmp_path / "out" / "c.tif").dtype == np.uint16
+    assert "3 written" in result.stderr
+
+
+def test_corrupt_file_in_folder(runner, images, tmp_path):
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "median")
+    assert result.exit_code == 1
+    assert "broken.png" in result.stderr and "cannot read" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.tif"]
+
+
+def test_unknown_method_lists_choices(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "nml")
+    assert result.exit_code == 2
+    for name in REGISTRY:
+        assert name in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_needs_overwrite(runner, images, tmp_path):
+    out = tmp_path / "o.png"
+    write_image(out, np.zeros((20, 24), np.uint8))
+    before = out.read_bytes()
+    result = invoke(runner, "run", images / "a.png", "-o", out, "-m", "median")
+    assert result.exit_code == 1
+    assert "o.png" in result.stderr and "--overwrite" in result.stderr
+    assert out.read_bytes() == before
+    assert invoke(runner, "run", images / "a.png", "-o", out, "-m", "median",
+                  "--skip-existing").exit_code == 0
+    assert out.read_bytes() == before
+    assert invoke(runner, "run", images / "a.png", "-o", out, "-m", "median",
+                  "--overwrite").exit_code == 0
+    assert out.read_bytes() != before
+
+
+def test_never_overwrites_the_input(runner, images):
+    before = (images / "a.png").read_bytes()
+    result = invoke(runner, "run", images / "a.png", "-o", images / "a.png", "-m", "median",
+                    "--overwrite")
+    assert result.exit_code == 1 and "input" in result.stderr
+    assert (images / "a.png").read_bytes() == before
+
+
+def test_missing_sigma_is_a_usage_error(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "bilateral")
+    assert result.exit_code == 2 and "--sigma" in result.stderr
+    ok = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "bilateral",
+                "-p", "sigma_range=20")
+    assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.parametrize("param, match", [
+    ("radius", "KEY=VALUE"), ("size=3", "valid parameters: radius"),
+    ("radius=two", "radius must be of type int"), ("radius=-2", "radius must be an integer >= 0")])
+def test_bad_params_are_usage_errors(runner, images, tmp_path, param, match):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "median", "-p", param)
+    assert result.exit_code == 2
+    assert match in result.stderr
+
+
+def test_params_change_the_result(runner, images, tmp_path):
+    for radius in (1, 3):
+        assert invoke(runner, "run", images / "a.png", "-o", tmp_path / f"r{radius}.png",
+                      "-m", "median", "-p", f"radius={radius}").exit_code == 0
+    assert (read_image(tmp_path / "r1.png") != read_image(tmp_path / "r3.png")).any()
+
+
+def test_file_output_for_many_inputs_is_refused(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "x.png", "-m", "median")
+    assert result.exit_code == 2 and "folder" in result.stderr
+
+
+def test_methods(runner):
+    listing = invoke(runner, "methods")
+    assert listing.exit_code == 0
+    for name, spec in REGISTRY.items():
+        assert name in listing.stdout and spec.summary in listing.stdout
+    detail = invoke(runner, "methods", "bilateral")
+    assert detail.exit_code == 0
+    for text in ["sigma_range", "sigma_spatial", "radius", "pilot", "Tomasi",
+                 "--sigma 25", "image's units"]:
+        assert text in detail.stdout
+    assert invoke(runner, "methods", "nope").exit_code == 2
+
+
+def test_noise_is_seeded(runner, images, tmp_path):
+    for name in ("n1", "n2"):
+        result = invoke(runner, "noise", images / "a.png", "-o", tmp_path / f"{name}.png",
+                        "--kind", "gaussian", "--level", "30", "--seed", "7")
+        assert result.exit_code == 0, result.stderr
+    first = read_image(tmp_path / "n1.png")
+    np.testing.assert_array_equal(first, read_image(tmp_path / "n2.png"))
+    assert (first != read_image(images / "a.png")).any()
+    bad = invoke(runner, "noise", images / "a.png", "-o", tmp_path / "n3.png",
+                 "--kind", "salt-pepper", "--level", "3")
+    assert bad.exit_code == 2 and "fraction" in bad.stderr
+
+
+def test_eval_formats(runner, images, tmp_path):
+    invoke(runner, "noise", images, "-o", tmp_path / "noisy", "--level", "10")
+    table = invoke(runner, "eval", "--clean", images, "--denoised", tmp_path / "noisy")
+    assert table.exit_code == 0, table.stderr
+    assert "mean" in table.stdout and "c.tif" in table.stdout
+    data = json.loads(invoke(runner, "eval", "--clean", images, "--denoised",
+                             tmp_path / "noisy", "--format", "json").stdout)
+    by_name = {row["name"]: row["psnr"] for row in data["images"]}
+    assert by_name["a.png"] == pytest.approx(20 * np.log10(255 / 10), abs=0.5)  # sigma 10
+    assert by_name["c.tif"] > 70                      # level 10 of 65535: barely any noise
+    assert data["mean"]["psnr"] == pytest.approx(sum(by_name.values()) / 3)
+    csv = invoke(runner, "eval", "--clean", images, "--denoised", tmp_path / "noisy",
+                 "--format", "csv").stdout.splitlines()
+    assert csv[0] == "name,psnr,ssim" and csv[-1].startswith("mean,")
+
+
+def test_eval_unmatched_file_fails(runner, images, tmp_path):
+    write_image(tmp_path / "den" / "zzz.png", np.zeros((20, 24), np.uint8))
+    write_image(tmp_path / "den" / "a.png", np.zeros((20, 24), np.uint8))
+    result = invoke(runner, "eval", "--clean", images, "--denoised", tmp_path / "den")
+    assert result.exit_code == 1 and "zzz.png" in result.stderr
+    assert "a.png" in result.stdout
+
+
+@pytest.mark.parametrize("command", [[sys.executable, "-m", "denoise"],
+                                     [sys.executable, str(ROOT / "cli.py")]])
+def test_entry_points(command):
+    result = subprocess.run(command + ["methods"], capture_output=True, text=True, check=True)
+    assert "median" in result.stdout

@@ -1,0 +1,63 @@
+"""Noise synthesis: levels in image units, seeding, dtype and alpha."""
+import numpy as np
+import pytest
+
+from denoise import InvalidParameterError
+from denoise.noise import add_noise
+
+
+@pytest.mark.parametrize("dtype, sigma", [(np.uint16, 25 * 257.0), (np.float64, 0.1)])
+def test_gaussian_sigma_in_image_units(dtype, sigma):
+    top = 65535 if dtype == np.uint16 else 1.0
+    image = np.full((300, 300), 0.5 * top).astype(dtype)
+    noisy = add_noise(image, "gaussian", sigma, seed=1)
+    assert noisy.dtype == image.dtype
+    std = (noisy.astype(float) - image.astype(float)).std()
+    assert abs(std - sigma) < 0.03 * sigma
+
+
+def test_seeded():
+    image = np.full((32, 32, 3), 128, np.uint8)
+    a = add_noise(image, "gaussian", 20, seed=3)
+    np.testing.assert_array_equal(a, add_noise(image, "gaussian", 20, seed=3))
+    assert (a != add_noise(image, "gaussian", 20, seed=4)).any()
+
+
+def test_integer_output_clipped_float_not():
+    assert add_noise(np.full((50, 50), 250, np.uint8), "gaussian", 30, seed=0).max() == 255
+    assert add_noise(np.full((50, 50), 0.98), "gaussian", 0.1, seed=0).max() > 1.0
+    assert add_noise(np.full((50, 50), 0.98), "gaussian", 0.1, seed=0, clip=True).max() == 1.0
+
+
+def test_salt_pepper_fraction_and_values():
+    image = np.full((200, 200), 100, np.uint8)
+    noisy = add_noise(image, "salt-pepper", 0.2, seed=0)
+    changed = noisy != image
+    assert abs(changed.mean() - 0.2) < 0.01
+    assert set(np.unique(noisy[changed])) == {0, 255}
+
+
+def test_poisson_mean_and_variance():
+    image = np.full((300, 300), 0.5)
+    noisy = add_noise(image, "poisson", 100.0, seed=0)     # 50 photons per pixel
+    assert abs(noisy.mean() - 0.5) < 0.005
+    assert abs(noisy.var() - 50 / 100 ** 2) < 0.1 * 50 / 100 ** 2
+
+
+def test_speckle_is_multiplicative():
+    image = np.zeros((40, 40), np.float32)
+    np.testing.assert_array_equal(add_noise(image, "speckle", 0.3, seed=0), image)
+
+
+def test_alpha_untouched():
+    image = np.random.default_rng(0).integers(0, 256, (20, 20, 4), dtype=np.uint8)
+    np.testing.assert_array_equal(add_noise(image, "gaussian", 30, seed=0)[..., 3],
+                                  image[..., 3])
+
+
+@pytest.mark.parametrize("kind, level, match", [
+    ("gaussian", 0, "level"), ("gaussian", -1, "level"), ("salt-pepper", 1.5, "fraction"),
+    ("pink", 1.0, "unknown noise kind")])
+def test_errors(kind, level, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        add_noise(np.zeros((4, 4), np.uint8), kind, level)
