@@ -106,8 +106,10 @@ def write_image(path, image, *, overwrite=False):
                     plugin=_PLUGINS.get(fmt, "pillow"), **_WRITE_OPTIONS.get(fmt, {}))
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except Exception as exc:
+    except BaseException as exc:        # interrupted too: never leave a partial file
         Path(tmp).unlink(missing_ok=True)
+        if not isinstance(exc, Exception):
+            raise
         raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
 
 

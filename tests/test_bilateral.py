@@ -51,6 +51,14 @@ def test_tiny_range_width_is_the_identity():
         bilateral(image, sigma_range=0.05, radius=2, pilot=False), image)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_vanishing_range_width_is_the_identity_not_nan(channels):
+    image = random_image((12, 12, channels), np.float32, seed=11)
+    out = bilateral(image, sigma_range=1e-300, radius=2, pilot=False)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, image, rtol=1e-6)
+
+
 def test_defaults_follow_sigma():
     image = random_image((16, 16), np.uint8, seed=10)
     at25 = bilateral(image, sigma=25)

@@ -77,6 +77,20 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
+    import imageio.v3 as iio
+
+    def interrupted(path, *args, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(iio, "imwrite", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        io.write_image(tmp_path / "a.png", make("uint8", 1))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_written_file_is_readable_by_others(tmp_path):
     io.write_image(tmp_path / "a.png", make("uint8", 1))
     assert os.stat(tmp_path / "a.png").st_mode & 0o044   # not left at mkstemp's 0600

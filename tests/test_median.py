@@ -1,6 +1,9 @@
 """median: exact agreement with scipy.ndimage.median_filter, defaults and errors."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from denoise import InvalidParameterError, median
@@ -57,3 +60,11 @@ def test_radius_from_sigma(sigma, dtype, radius):
 def test_parameter_errors(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         median(np.zeros((8, 8), np.uint8), **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(image=arrays(np.float32, st.tuples(st.integers(1, 14), st.integers(1, 14)),
+                    elements=st.floats(-1e6, 1e6, width=32)),
+       radius=st.integers(0, 4))
+def test_equals_scipy_on_any_float_image(image, radius):
+    np.testing.assert_array_equal(median(image, radius=radius), scipy_median(image, radius))

@@ -41,6 +41,28 @@ def _bilateral_kernel(padded, guide, out, spatial, inv_two_sr2):
                 out[i, j, c] = acc[c] / wsum
 
 
+@njit(parallel=True, cache=True, fastmath=FASTMATH)
+def _bilateral_gray_kernel(padded, guide, out, spatial, inv_two_sr2):
+    """Same as `_bilateral_kernel` for C = 1, looping taps outside pixels so the
+    loop over a row vectorises (about 2x faster). No validation."""
+    height, width, _ = out.shape
+    size = spatial.shape[0]
+    radius = size // 2
+    for i in prange(height):
+        acc = np.zeros(width, dtype=np.float32)
+        wsum = np.zeros(width, dtype=np.float32)
+        for di in range(size):
+            for dj in range(size):
+                ws = spatial[di, dj]
+                for j in range(width):
+                    diff = guide[i + di, j + dj, 0] - guide[i + radius, j + radius, 0]
+                    w = ws * math.exp(-diff * diff * inv_two_sr2)
+                    wsum[j] += w
+                    acc[j] += w * padded[i + di, j + dj, 0]
+        for j in range(width):
+            out[i, j, 0] = acc[j] / wsum[j]
+
+
 def _bilateral_rule(sigma, data_range, values):
     """Defaults from the noise level, tuned on Set12 (BENCHMARKS.md).
 
@@ -151,6 +173,7 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
     sr = intensity_to_working(sigma_range, layout)
     guide = box3(work) if pilot else work
     out = np.empty_like(work)
-    _bilateral_kernel(pad_reflect(work, radius), pad_reflect(guide, radius), out,
-                      spatial_weights(radius, sigma_spatial), 0.5 / sr ** 2)
+    kernel = _bilateral_gray_kernel if work.shape[2] == 1 else _bilateral_kernel
+    kernel(pad_reflect(work, radius), pad_reflect(guide, radius), out,
+           spatial_weights(radius, sigma_spatial), np.float32(0.5 / max(sr, 1e-15) ** 2))  # finite: no 0 * inf
     return from_working(out, layout)
