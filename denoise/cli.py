@@ -24,7 +24,8 @@ EXAMPLE_SIGMA = 25.0
 def main(ctx, verbose, quiet):
     """Remove noise from images with classical filters (Numba kernels), and score
     the results with PSNR/SSIM."""
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if quiet else levels[min(verbose, 2)]
     logging.basicConfig(level=level, format="denoise: %(message)s", stream=sys.stderr,
                         force=True)
     ctx.obj = {"quiet": quiet}

@@ -91,6 +91,7 @@ def write_image(path, image, *, overwrite=False):
     import imageio.v3 as iio
 
     path = Path(path)
+    fmt = format_of(path)
     check_writable(path, image)
     if path.exists() and not overwrite:
         raise ImageIOError(f"{path}: output exists (pass --overwrite to replace it)")
@@ -101,7 +102,6 @@ def write_image(path, image, *, overwrite=False):
     except OSError as exc:
         raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
     try:
-        fmt = format_of(path)
         iio.imwrite(tmp, image, extension=path.suffix.lower(),
                     plugin=_PLUGINS.get(fmt, "pillow"), **_WRITE_OPTIONS.get(fmt, {}))
         os.chmod(tmp, 0o666 & ~_umask())

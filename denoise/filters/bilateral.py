@@ -171,9 +171,10 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
     sigma_range = check_positive("sigma_range", p["sigma_range"])
     radius = check_int("radius", p["radius"], minimum=0, maximum=50)
     sr = intensity_to_working(sigma_range, layout)
-    guide = box3(work) if pilot else work
+    inv_two_sr2 = np.float32(0.5 / max(sr, 1e-15) ** 2)    # finite, so never 0 * inf
+    padded = pad_reflect(work, radius)
+    guide = pad_reflect(box3(work), radius) if pilot else padded
     out = np.empty_like(work)
     kernel = _bilateral_gray_kernel if work.shape[2] == 1 else _bilateral_kernel
-    kernel(pad_reflect(work, radius), pad_reflect(guide, radius), out,
-           spatial_weights(radius, sigma_spatial), np.float32(0.5 / max(sr, 1e-15) ** 2))  # finite: no 0 * inf
+    kernel(padded, guide, out, spatial_weights(radius, sigma_spatial), inv_two_sr2)
     return from_working(out, layout)
