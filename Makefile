@@ -8,7 +8,7 @@ DATASETS ?= ../shared/datasets
 SIGMA8  := 25
 SIGMA16 := 6425
 
-.PHONY: install install-test demo test bench samples clean
+.PHONY: install install-test demo test regress bench samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,40 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest
+	$(BIN)/denoise -q regress
 
-# Benchmarks on the standard data sets (placeholder until the evaluation harness):
-# our filters against OpenCV / scipy on Set12, written to BENCHMARKS.md.
+# make bench: the standard suite on ../shared/datasets (or DATASETS=dir): every method
+# of ours and every installed reference, HTML reports in benchmarks/report/<suite>/,
+# BENCHMARKS.md from their results. Each suite runs in a fresh process with an empty
+# Numba cache, so "first call" is the compile time. BM3D runs on the first 17
+# images of BSD68 and CBSD68 (about 5 and 12 s per image on 2 cores).
+REPORT := benchmarks/report
+SUITES := set12 bsd68 cbsd68 set12-1thread
+SUITE_set12         := --dataset $(DATASETS)/Set12 --sigma 15,25,50
+SUITE_bsd68         := --dataset $(DATASETS)/BSD68 --sigma 15,25,50 --limit-method ref:bm3d=17
+SUITE_cbsd68        := --dataset $(DATASETS)/CBSD68 --sigma 25 --limit-method ref:bm3d=17
+SUITE_set12-1thread := --dataset $(DATASETS)/Set12 --sigma 25 --threads 1
+
+define run_suite
+	@echo "== bench $(1)"
+	@echo "denoise bench $(SUITE_$(1)) --report $(REPORT)/$(1)" >> $(REPORT)/commands.txt
+	cache=$$(mktemp -d) && NUMBA_CACHE_DIR=$$cache $(BIN)/denoise bench $(SUITE_$(1)) --report $(REPORT)/$(1) --overwrite > $(REPORT)/$(1).txt; rc=$$?; rm -rf $$cache; exit $$rc
+	@cat $(REPORT)/$(1).txt
+
+endef
+
 bench: install-test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/foundation.py --dataset $(DATASETS)/Set12 --output BENCHMARKS.md
+	@test -d $(DATASETS)/Set12 || { echo "make bench: no data sets in $(DATASETS) (set DATASETS=dir)"; exit 2; }
+	@mkdir -p $(REPORT) && rm -f $(REPORT)/commands.txt
+	$(foreach s,$(SUITES),$(call run_suite,$(s)))
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --output BENCHMARKS.md
+	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
+
+# Quality regression check alone (make test runs it too); after a deliberate
+# change: .venv/bin/denoise regress --update, and commit the baseline.
+regress: install
+	$(BIN)/denoise regress
 
 samples: install
 	$(BIN)/python scripts/make_samples.py

@@ -3,7 +3,7 @@
 Every method is a function ``f(image, *, sigma=None, **params)`` taking and
 returning numpy arrays; ``sigma`` is the noise level in the image's own units.
 """
-from . import filters  # noqa: F401  (registers the methods)
+from . import filters, references  # noqa: F401  (registers the methods)
 from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,
                      MissingSigmaError, UnknownFilterError)
 from .filters.bilateral import bilateral

@@ -10,8 +10,9 @@ import click
 
 from . import __version__
 from . import options as opt
-from .errors import DenoiseError
-from .registry import REGISTRY, coerce_params, get_filter
+from .errors import DenoiseError, InvalidParameterError, MissingSigmaError
+from .registry import REFERENCE_PREFIX, REGISTRY, coerce_params, get_filter, our_methods
+from .regress import DEFAULT_BASELINE, DEFAULT_SAMPLES
 
 EXAMPLE_SIGMA = 25.0
 
@@ -68,10 +69,16 @@ def run(ctx, inputs, output, method, sigma, params, recursive, threads, overwrit
 @main.command()
 @click.argument("method", required=False, type=click.Choice(sorted(REGISTRY)))
 def methods(method):
-    """List the methods, or describe METHOD: parameters, defaults, units, reference."""
+    """List the methods (ours, then the ref: adapters of other packages), or describe
+    METHOD: parameters, defaults, units, reference."""
     if method is None:
         width = max(map(len, REGISTRY))
-        for name in sorted(REGISTRY):
+        references = sorted(n for n in REGISTRY if REGISTRY[n].is_reference)
+        for name in our_methods():
+            click.echo(f"{name:<{width}}  {REGISTRY[name].summary}")
+        if references:
+            click.echo("\nReferences (other packages, same interface; for comparison):")
+        for name in references:
             click.echo(f"{name:<{width}}  {REGISTRY[name].summary}")
         return
     click.echo(_describe(get_filter(method)))
@@ -147,15 +154,191 @@ def evaluate(ctx, clean, denoised, fmt):
     ctx.exit(1 if failed else 0)
 
 
+@main.command()
+@click.option("--dataset", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of clean images (e.g. ../shared/datasets/Set12).")
+@click.option("--sigma", "sigmas", default="25", show_default=True, callback=opt.number_list,
+              help="Comma-separated noise levels in the images' units, e.g. 15,25,50.")
+@click.option("-m", "--method", "methods", multiple=True, type=click.Choice(sorted(REGISTRY)),
+              metavar="METHOD", help="Method to run, repeatable (default: all of ours; "
+                                     "`denoise methods` lists them).")
+@click.option("--against", "against", multiple=True, metavar="REF",
+              help="Reference to compare with, repeatable, e.g. ref:bm3d (the ref: prefix "
+                   "may be left out); default: every installed reference; 'none' for none.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Use only the first N images (sorted order).")
+@click.option("--limit-method", "limit_method", multiple=True, callback=opt.key_values,
+              metavar="METHOD=N",
+              help="Run METHOD on its first N images only (slow references), repeatable; "
+                   "tables then add means over the images every method ran.")
+@opt.threads_opt
+@click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write index.html, CSV/JSON and plots into this folder.")
+@click.option("--montage", "montage_image", default=None, metavar="NAME",
+              help="Image shown side by side in the report (default: the first).")
+@opt.overwrite_opt
+@click.pass_context
+def bench(ctx, dataset, sigmas, methods, against, limit, limit_method, threads, report,
+          montage_image, overwrite):
+    """Benchmark methods side by side on a clean data set with seeded noise.
+
+    Noise: clean + N(0, sigma^2), seed = the image's index in sorted order, not
+    clipped; outputs are clipped to the data range, then scored (PSNR, SSIM). Every
+    method sees the same noisy images; they run image by image in turn. Prints a
+    table: mean PSNR/SSIM, median seconds per image, Mpx/s, peak memory and the
+    first call's time (compilation) for each method and sigma. --threads applies
+    to our kernels and to OpenCV and BM3D alike.
+
+    \b
+    Examples:
+      denoise bench --dataset ../shared/datasets/Set12 --sigma 15,25,50 --report report/
+      denoise bench --dataset data/ -m bilateral --against ref:opencv-bilateral --threads 1
+    """
+    from .bench import run_bench
+    from .report import header, table, write_report
+
+    names = list(methods) or our_methods()
+    names += [r for r in _references(against) if r not in names]
+    limits = {_ref_name(k): _count(k, v) for k, v in limit_method.items()}
+    if report is not None:
+        _check_report_folder(report, overwrite)
+    try:
+        result = run_bench(dataset, sigmas, names, limit=limit, method_limits=limits,
+                           threads=threads, montage_image=montage_image,
+                           progress=not ctx.obj["quiet"])
+    except InvalidParameterError as exc:
+        raise click.UsageError(str(exc)) from None
+    except DenoiseError as exc:               # a file that cannot be read, a method failing
+        _error(str(exc))
+        ctx.exit(1)
+    click.echo(header(result))
+    click.echo(table(result))
+    common = result.common_images()
+    if common is not None:
+        click.echo(f"\nOn the {len(common)} images every method ran:")
+        click.echo(table(result, common))
+    if report is not None:
+        try:
+            index = write_report(result, report, overwrite=overwrite)
+        except DenoiseError as exc:
+            _error(str(exc))
+            ctx.exit(1)
+        click.echo(f"report: {index}", err=True)
+
+
+@main.command()
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+              default=lambda: str(DEFAULT_BASELINE), show_default=str(DEFAULT_BASELINE),
+              help="Baseline JSON to compare with (or to write with --update).")
+@click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=lambda: str(DEFAULT_SAMPLES), show_default=str(DEFAULT_SAMPLES),
+              help="Folder of clean sample images.")
+@click.option("-m", "--method", "methods", multiple=True,
+              type=click.Choice(our_methods()), metavar="METHOD",
+              help="Check only this method, repeatable (default: all of ours).")
+@click.option("--update", is_flag=True,
+              help="Write the current scores into the baseline (only the methods checked).")
+@click.option("--tolerance-db", type=float, default=0.05, show_default=True,
+              help="Largest allowed PSNR drop on any image, dB.")
+@click.option("--tolerance-ssim", type=float, default=0.002, show_default=True,
+              help="Largest allowed SSIM drop on any image.")
+@opt.threads_opt
+@click.pass_context
+def regress(ctx, baseline, samples, methods, update, tolerance_db, tolerance_ssim, threads):
+    """Check that no method's quality dropped: score every method of ours on the
+    sample images (Gaussian noise at sigma 15, 25, 50, fixed seeds) against a
+    committed baseline. Exit 1 if any image drops by more than the tolerance, or a
+    method is missing from the baseline (add it with --update) or from the run.
+
+    \b
+    Examples:
+      denoise regress
+      denoise regress -m nlm --update     # record a new or deliberately changed method
+    """
+    from ._config import set_threads
+    from .regress import (check_tolerances, compare, failed, load_baseline, measure,
+                          render, save_baseline)
+
+    try:
+        check_tolerances(tolerance_db, tolerance_ssim)
+        names = list(methods) or our_methods()
+        old = load_baseline(baseline) if (baseline.exists() or not update) else {}
+    except DenoiseError as exc:
+        raise click.UsageError(str(exc)) from None
+    set_threads(threads)
+    current = measure(samples, names, progress=not ctx.obj["quiet"])
+    reference = {m: v for m, v in old.items() if not methods or m in names}
+    rows = compare(reference, current, tolerance_db, tolerance_ssim)
+    click.echo(render(rows, tolerance_db, tolerance_ssim))
+    if update:
+        merged = {**old, **current} if methods else current
+        save_baseline(baseline, merged, samples)
+        click.echo(f"baseline updated: {baseline} ({', '.join(sorted(current))})", err=True)
+        return
+    if failed(rows):
+        _error("quality regression (see the table); if the change is intended, "
+               "record it with --update and commit the baseline")
+        ctx.exit(1)
+
+
+def _ref_name(name):
+    """``bm3d`` -> ``ref:bm3d`` when only the prefixed name exists."""
+    if name not in REGISTRY and REFERENCE_PREFIX + name in REGISTRY:
+        return REFERENCE_PREFIX + name
+    return name
+
+
+def _references(against):
+    """Reference names for --against: all installed by default, none for 'none'."""
+    if not against:
+        return sorted(n for n in REGISTRY if REGISTRY[n].is_reference)
+    if [a.lower() for a in against] == ["none"]:
+        return []
+    names = [_ref_name(a) for a in against]
+    for name in names:
+        if name not in REGISTRY or not REGISTRY[name].is_reference:
+            installed = ", ".join(n for n in sorted(REGISTRY) if REGISTRY[n].is_reference)
+            raise click.BadParameter(
+                f"{name!r} is not an installed reference; installed: {installed} "
+                f"(OpenCV and BM3D come with pip install 'denoise[bench]')",
+                param_hint="'--against'")
+    return names
+
+
+def _count(key, text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise click.BadParameter(f"{key}={text}: N must be a positive integer",
+                                 param_hint="'--limit-method'")
+    return value
+
+
+def _check_report_folder(folder, overwrite):
+    if (folder / "index.html").exists() and not overwrite:
+        raise click.UsageError(f"{folder}: a report exists there; pass --overwrite to replace it")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise click.UsageError("--report draws plots with matplotlib: "
+                               "pip install 'denoise[bench]'") from None
+
+
 def _method_kwargs(spec, sigma, raw):
     """Typed parameters for `spec`; bad ones and a missing sigma are usage errors."""
+    needs_sigma = click.UsageError(
+        f"method {spec.name} needs the noise level: pass --sigma VALUE "
+        f"(in the image's units, e.g. --sigma 20 for 8-bit images)")
     try:
         kwargs = coerce_params(spec, raw)
         if sigma is None and spec.needs_sigma(kwargs):
-            raise click.UsageError(
-                f"method {spec.name} needs the noise level: pass --sigma VALUE "
-                f"(in the image's units, e.g. --sigma 20 for 8-bit images)")
+            raise needs_sigma
         spec.func(_tiny(), sigma=sigma, **kwargs)   # validates values before any file
+    except MissingSigmaError:
+        raise needs_sigma from None
     except DenoiseError as exc:
         raise click.BadParameter(str(exc), param_hint="'-p' / '--param'") from None
     return kwargs

@@ -113,6 +113,29 @@ def write_image(path, image, *, overwrite=False):
         raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
 
 
+def write_atomic(path, write):
+    """Create `path` by ``write(binary_file)`` on a temporary file, then a rename.
+
+    Replaces an existing file; an interrupted or failed write leaves no partial
+    file behind (used for reports, tables and baselines).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path, text):
+    """Write `text` (UTF-8) to `path` atomically (see :func:`write_atomic`)."""
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
 def iter_images(folder, *, recursive=False):
     """Image files in `folder` (sorted; hidden files skipped), optionally recursing."""
     folder = Path(folder)

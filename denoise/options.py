@@ -6,7 +6,7 @@ import click
 from .registry import REGISTRY
 
 
-def _key_values(ctx, param, values):
+def key_values(ctx, param, values):
     """Parse repeated KEY=VALUE into a dict (values kept as typed, not lower-cased)."""
     out = {}
     for item in values:
@@ -15,6 +15,17 @@ def _key_values(ctx, param, values):
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx, param)
         out[key.strip()] = value.strip()
     return out
+
+
+def number_list(ctx, param, value):
+    """Parse "15,25,50" into [15.0, 25.0, 50.0]; every number must be > 0."""
+    try:
+        numbers = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers like 15,25,50, got {value!r}") from None
+    if not numbers or any(not n > 0 for n in numbers):
+        raise click.BadParameter(f"values must be > 0, got {value!r}")
+    return numbers
 
 
 def _positive(ctx, param, value):
@@ -33,7 +44,9 @@ output_opt = click.option(
 
 method_opt = click.option(
     "-m", "--method", type=click.Choice(sorted(REGISTRY)), default="bilateral",
-    show_default=True, help="Denoising method; `denoise methods` describes each.")
+    show_default=True, metavar="METHOD",
+    help="Denoising method; `denoise methods` lists and describes them (ref:NAME "
+         "runs another package's, for comparison).")
 
 sigma_opt = click.option(
     "--sigma", type=float, default=None, callback=_positive,
@@ -41,7 +54,7 @@ sigma_opt = click.option(
          "0-65535 for 16-bit, data units for float); sets the method's defaults.")
 
 param_opt = click.option(
-    "-p", "--param", "params", multiple=True, callback=_key_values, metavar="KEY=VALUE",
+    "-p", "--param", "params", multiple=True, callback=key_values, metavar="KEY=VALUE",
     help="Method parameter, repeatable, e.g. -p radius=2 (see `denoise methods NAME`).")
 
 recursive_opt = click.option(

@@ -18,6 +18,7 @@ from ._validate import check_positive
 from .errors import InvalidParameterError, MissingSigmaError, UnknownFilterError
 
 REGISTRY: dict = {}
+REFERENCE_PREFIX = "ref:"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -43,6 +44,12 @@ class FilterSpec:
     summary: str
     reference: str
     rule: Optional[Callable]   # rule(sigma, data_range, values) -> derived values
+    family: str                # what it computes ("nlm", "median"...): pairs ours with refs
+
+    @property
+    def is_reference(self):
+        """True for the adapters of other packages (``ref:`` names), false for ours."""
+        return self.name.startswith(REFERENCE_PREFIX)
 
     @property
     def params(self):
@@ -74,8 +81,12 @@ class FilterSpec:
         return False
 
 
-def register(name=None, *, rule=None):
-    """Register the decorated function as a method; `rule` derives defaults from sigma."""
+def register(name=None, *, rule=None, family=None):
+    """Register the decorated function as a method; `rule` derives defaults from sigma.
+
+    `family` (default: the name) groups a method with the references that compute
+    the same thing, so benchmarks can quote ratios between them.
+    """
     def decorator(func):
         key = name or func.__name__
         if key in REGISTRY:
@@ -83,7 +94,7 @@ def register(name=None, *, rule=None):
         doc = inspect.getdoc(func) or ""
         REGISTRY[key] = FilterSpec(
             name=key, func=func, summary=doc.splitlines()[0] if doc else "",
-            reference=_section(doc, "References"), rule=rule)
+            reference=_section(doc, "References"), rule=rule, family=family or key)
         return func
     return decorator
 
@@ -103,6 +114,11 @@ def fill_from_sigma(rule, sigma, data_range, **values):
         derived = rule(sigma, data_range, dict(values))
         values.update({k: derived[k] for k in missing if k in derived})
     return values
+
+
+def our_methods():
+    """Names of this project's methods (not the ``ref:`` adapters), sorted."""
+    return sorted(name for name, spec in REGISTRY.items() if not spec.is_reference)
 
 
 def get_filter(name):

@@ -1,10 +1,10 @@
-"""Every method at its sigma-derived defaults improves every noisy sample image."""
+"""Every method of ours at its sigma-derived defaults improves every noisy sample image."""
 import numpy as np
 import pytest
 
 from denoise.io import iter_images, read_image
 from denoise.metrics import score_images
-from denoise.registry import REGISTRY
+from denoise.registry import REGISTRY, our_methods
 
 from conftest import SAMPLES
 
@@ -17,7 +17,7 @@ def test_samples_exist():
     assert names == [p.name for p in iter_images(SAMPLES / "clean")]
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", our_methods())
 @pytest.mark.parametrize("path", NOISY, ids=lambda p: p.name)
 def test_denoising_beats_noisy_input(name, path):
     clean, noisy = read_image(SAMPLES / "clean" / path.name), read_image(path)

@@ -1,0 +1,206 @@
+"""`denoise bench`: the noise protocol, the table, CSV/JSON, plots and the HTML report."""
+import csv
+import json
+from html.parser import HTMLParser
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from denoise.bench import clean_image, noisy_image, run_bench
+from denoise.cli import main
+from denoise.io import iter_images, read_image, write_image
+from denoise.metrics import psnr
+
+from conftest import ROOT, SAMPLES
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Two small gray images (crops of the samples), names out of sorted order on disk."""
+    folder = tmp_path_factory.mktemp("set")
+    write_image(folder / "b.png", read_image(SAMPLES / "clean" / "camera.png")[60:108, 80:120])
+    write_image(folder / "a.png", read_image(SAMPLES / "clean" / "coins.png")[:40, :44])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def color_dataset(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cset")
+    write_image(folder / "c.png", read_image(SAMPLES / "clean" / "chelsea.png")[:36, :40])
+    return folder
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        self.links += [v for k, v in attrs if k in ("src", "href")]
+
+
+def invoke(runner, *args):
+    return runner.invoke(main, ["-q", *map(str, args)])
+
+
+def test_noise_protocol(dataset):
+    """noisy = clean + default_rng(index).normal(0, sigma), sorted order, not clipped."""
+    paths = iter_images(dataset)
+    assert [p.name for p in paths] == ["a.png", "b.png"]
+    clean, data_range = clean_image(paths[1])
+    assert data_range == 255.0 and clean.dtype == np.float64
+    noisy = noisy_image(clean, 50.0, 1)
+    expected = read_image(paths[1]).astype(np.float64) \
+        + np.random.default_rng(1).normal(0, 50.0, clean.shape)
+    np.testing.assert_array_equal(noisy, expected)
+    assert noisy.min() < 0 or noisy.max() > 255                 # not clipped
+
+
+def test_two_runs_see_the_same_noisy_images(dataset):
+    a = run_bench(dataset, [25.0], ["median"])
+    b = run_bench(dataset, [25.0], ["median"])
+    assert [(s.image, s.psnr, s.ssim) for s in a.noisy + a.samples] == \
+           [(s.image, s.psnr, s.ssim) for s in b.noisy + b.samples]
+    for sample in a.noisy:                     # the noisy row is the clipped protocol input
+        clean, _ = clean_image(dataset / sample.image)
+        noisy = np.clip(noisy_image(clean, 25.0, sample.index), 0, 255)
+        assert sample.psnr == pytest.approx(psnr(clean, noisy, data_range=255))
+
+
+def test_bench_report(runner, dataset, tmp_path):
+    report = tmp_path / "report"
+    result = invoke(runner, "bench", "--dataset", dataset, "--sigma", "15,30",
+                    "-m", "median", "--against", "scipy-median", "--report", report)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for text in ["method", "PSNR dB", "SSIM", "s/image", "Mpx/s", "peak MB", "first call",
+                 "noisy", "median", "ref:scipy-median", "2 images", "thread"]:
+        assert text in out
+
+    rows = list(csv.DictReader((report / "summary.csv").open()))
+    assert {(r["method"], float(r["sigma"])) for r in rows} == {
+        (m, s) for m in ("noisy", "median", "ref:scipy-median") for s in (15.0, 30.0)}
+    by = {(r["method"], float(r["sigma"])): r for r in rows}
+    for sigma in (15.0, 30.0):                 # our median is scipy's, exactly
+        assert by[("median", sigma)]["psnr"] == by[("ref:scipy-median", sigma)]["psnr"]
+        assert float(by[("median", sigma)]["psnr"]) > float(by[("noisy", sigma)]["psnr"])
+        assert float(by[("median", sigma)]["seconds"]) > 0
+        assert int(by[("median", sigma)]["n"]) == 2
+    images = list(csv.DictReader((report / "images.csv").open()))
+    assert len(images) == 3 * 2 * 2
+    data = json.loads((report / "results.json").read_text())
+    assert data["threads"] >= 1 and data["images"] == ["a.png", "b.png"]
+    assert "numpy" in data["environment"]["packages"]
+    assert set(data["first_call_s"]) == {"median", "ref:scipy-median"}
+
+    parser = Links()
+    parser.feed((report / "index.html").read_text())
+    assert parser.links and not any(":" in link for link in parser.links)   # no network
+    for link in parser.links:
+        assert (report / link).is_file(), link
+    pngs = [link for link in parser.links if link.endswith(".png")]
+    assert {"psnr_vs_sigma.png", "frontier.png", "montage_sigma15.png",
+            "montage_sigma30.png"} <= set(pngs)
+    for png in pngs:
+        assert iio.imread(report / png).shape[0] > 100
+
+
+def test_existing_report_needs_overwrite(runner, dataset, tmp_path):
+    report = tmp_path / "r"
+    args = ["bench", "--dataset", dataset, "-m", "median", "--against", "none",
+            "--report", report]
+    assert invoke(runner, *args).exit_code == 0
+    before = (report / "index.html").read_bytes()
+    again = invoke(runner, *args)
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
+    assert (report / "index.html").read_bytes() == before
+    assert invoke(runner, *args, "--overwrite").exit_code == 0
+
+
+def test_limit_method_adds_common_table(runner, dataset):
+    result = invoke(runner, "bench", "--dataset", dataset, "-m", "median",
+                    "--against", "ref:skimage-tv", "--limit-method", "ref:skimage-tv=1")
+    assert result.exit_code == 0, result.output
+    assert "On the 1 images every method ran" in result.stdout
+
+
+def test_color_dataset(runner, color_dataset, tmp_path):
+    result = invoke(runner, "bench", "--dataset", color_dataset, "-m", "bilateral",
+                    "--against", "none", "--report", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "montage_sigma25.png").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--against", "ref:nope"], "not an installed reference"),
+    (["--against", "median"], "not an installed reference"),
+    (["--sigma", "25,-1"], "> 0"),
+    (["--limit-method", "median=0"], "positive"),
+    (["--limit-method", "bilateral=1"], "not in the run"),
+    (["--montage", "zzz.png"], "montage"),
+])
+def test_bad_arguments(runner, dataset, args, message):
+    result = invoke(runner, "bench", "--dataset", dataset, "-m", "median", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_empty_dataset(runner, tmp_path):
+    result = invoke(runner, "bench", "--dataset", tmp_path, "-m", "median")
+    assert result.exit_code == 2 and "no images" in result.stderr
+
+
+def test_json_round_trip(dataset):
+    from denoise.bench import BenchResult
+    from denoise.report import markdown
+
+    result = run_bench(dataset, [20.0, 40.0], ["median", "ref:scipy-median"],
+                       method_limits={"ref:scipy-median": 1})
+    again = BenchResult.from_json(json.loads(json.dumps(result.to_json())))
+    assert again.summaries() == result.summaries()
+    assert again.common_images() == {"a.png"}
+    text = markdown(again, "tiny")
+    assert "### tiny" in text and "ref:scipy-median" in text and "(n=1)" in text
+
+
+def test_failing_method_is_named_and_no_report_written(runner, dataset, tmp_path,
+                                                       monkeypatch):
+    import dataclasses
+
+    from denoise.registry import REGISTRY
+
+    def broken(image, **kwargs):
+        if image.shape[0] > 44:                # the warm-up crop and a.png pass, b.png fails
+            raise ValueError("boom")
+        return image
+
+    monkeypatch.setitem(REGISTRY, "median", dataclasses.replace(REGISTRY["median"],
+                                                                func=broken))
+    result = invoke(runner, "bench", "--dataset", dataset, "-m", "median", "--against",
+                    "none", "--report", tmp_path / "r")
+    assert result.exit_code == 1
+    assert "median failed on" in result.stderr and "b.png" in result.stderr
+    assert "boom" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_summarize_writes_benchmarks_md(runner, dataset, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import summarize
+    finally:
+        sys.path.pop(0)
+    reports = tmp_path / "report"
+    assert invoke(runner, "bench", "--dataset", dataset, "-m", "median", "--against",
+                  "none", "--report", reports / "tiny").exit_code == 0
+    output = tmp_path / "BENCHMARKS.md"
+    summarize.main([str(reports), "tiny", "--output", str(output)])
+    text = output.read_text()
+    assert "# Benchmarks" in text and "### tiny" in text and "| median |" in text
+    parser = Links()
+    parser.feed((reports / "index.html").read_text())
+    assert parser.links == ["tiny/index.html"]
+    assert (reports / "tiny" / "index.html").is_file()

@@ -1,0 +1,153 @@
+"""The ref: adapters: registered when their package is installed, same contract as ours,
+and equal to the package called directly with the documented sigma rule."""
+import importlib.util
+
+import numpy as np
+import pytest
+from scipy.ndimage import median_filter
+from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, denoise_wavelet
+
+import denoise
+from denoise.registry import REGISTRY
+
+from conftest import DTYPES, LAYOUTS, data_range, random_image
+
+REFS = sorted(n for n in REGISTRY if REGISTRY[n].is_reference)
+
+
+def installed(module):
+    return importlib.util.find_spec(module) is not None
+
+
+def smooth_noisy(shape, sigma, seed=0):
+    """A smooth ramp plus Gaussian noise, float64 on [0, 1]."""
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    clean = 0.2 + 0.6 * (rows + cols) / (shape[0] + shape[1])
+    if len(shape) == 3:
+        clean = np.repeat(clean[..., None], shape[2], axis=2) * np.linspace(0.8, 1.0, shape[2])
+    return clean, clean + np.random.default_rng(seed).normal(0, sigma, clean.shape)
+
+
+def test_registered_exactly_when_installed():
+    expected = {"ref:skimage-nlm", "ref:skimage-bilateral", "ref:skimage-tv",
+                "ref:skimage-wavelet", "ref:scipy-median"}
+    if installed("cv2"):
+        expected |= {"ref:opencv-nlm", "ref:opencv-bilateral", "ref:opencv-median"}
+    if installed("bm3d"):
+        expected.add("ref:bm3d")
+    assert set(REFS) == expected
+    assert not any(REGISTRY[n].is_reference for n in denoise.__all__ if n in REGISTRY)
+
+
+def test_families_pair_ours_with_references():
+    assert REGISTRY["ref:scipy-median"].family == REGISTRY["median"].family
+    assert REGISTRY["ref:skimage-bilateral"].family == REGISTRY["bilateral"].family
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", REFS)
+def test_shape_dtype_alpha_and_input_kept(name, dtype, layout):
+    image = random_image((24, 21) + LAYOUTS[layout], dtype, seed=1)
+    before = image.copy()
+    out = REGISTRY[name].func(image, sigma=0.1 * data_range(dtype))
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert np.isfinite(out.astype(np.float64)).all()
+    np.testing.assert_array_equal(image, before)
+    if layout == "rgba":
+        np.testing.assert_array_equal(out[..., 3], image[..., 3])
+
+
+@pytest.mark.filterwarnings("ignore:Level value")      # pywt on tiny images
+@pytest.mark.parametrize("shape", [(1, 1), (8, 8), (8, 8, 3), (5, 30)])
+@pytest.mark.parametrize("name", REFS)
+def test_tiny_images(name, shape):
+    """Small images work (bm3d needs mirroring below its block size)."""
+    image = random_image(shape, np.uint8, seed=4)
+    assert REGISTRY[name].func(image, sigma=20.0).shape == shape
+
+
+@pytest.mark.parametrize("name", REFS)
+def test_denoising_helps(name):
+    clean, noisy = smooth_noisy((40, 36), 0.1)
+    out = REGISTRY[name].func(noisy, sigma=0.1)
+    assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+
+
+def test_skimage_nlm_rule():
+    _, noisy = smooth_noisy((30, 28, 3), 0.1)
+    expected = denoise_nl_means(noisy.astype(np.float32).astype(np.float64), h=0.07,
+                                sigma=0.1, patch_size=5, patch_distance=6, fast_mode=True,
+                                preserve_range=True, channel_axis=-1)
+    out = denoise.references.skimage_nlm(noisy, sigma=0.1)
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def test_skimage_tv_rule_in_8bit_units():
+    """uint8 in, sigma in 0-255: weight 0.75 sigma / 255 on [0, 1] data."""
+    image = random_image((30, 28), np.uint8, seed=5)
+    expected = denoise_tv_chambolle(image / 255.0, weight=0.75 * 20 / 255)
+    out = denoise.references.skimage_tv(image, sigma=20.0)
+    assert np.abs(out.astype(float) - expected * 255).max() <= 0.5 + 1e-3
+
+
+def test_skimage_wavelet_without_sigma_estimates_it():
+    _, noisy = smooth_noisy((32, 32), 0.05)
+    expected = denoise_wavelet(noisy.astype(np.float32).astype(np.float64), wavelet="sym4",
+                               mode="soft", method="BayesShrink", rescale_sigma=True)
+    np.testing.assert_allclose(denoise.references.skimage_wavelet(noisy), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("sigma, size", [(20.0, 3), (40.0, 5), (80.0, 7)])
+def test_scipy_median_size_rule(sigma, size):
+    image = random_image((25, 23, 3), np.uint8, seed=6)
+    expected = median_filter(image, size=(size, size, 1), mode="reflect")
+    np.testing.assert_array_equal(denoise.references.scipy_median(image, sigma=sigma), expected)
+
+
+def test_scipy_median_equals_our_median():
+    image = random_image((31, 27), np.float32, seed=7)
+    np.testing.assert_array_equal(denoise.references.scipy_median(image, size=5),
+                                  denoise.median(image, radius=2))
+
+
+@pytest.mark.parametrize("name", ["ref:skimage-nlm", "ref:skimage-tv"])
+def test_sigma_needed_unless_strength_given(name):
+    with pytest.raises(denoise.MissingSigmaError):
+        REGISTRY[name].func(np.zeros((9, 9), np.uint8))
+
+
+def test_bad_parameters_rejected():
+    with pytest.raises(denoise.InvalidParameterError, match="odd"):
+        denoise.references.scipy_median(np.zeros((9, 9), np.uint8), size=4)
+    with pytest.raises(denoise.InvalidParameterError, match="wavelet"):
+        denoise.references.skimage_wavelet(np.zeros((9, 9), np.uint8), wavelet="nope")
+
+
+@pytest.mark.skipif(not installed("cv2"), reason="OpenCV not installed (bench extra)")
+def test_opencv_adapters_follow_their_rules():
+    import cv2
+
+    image = random_image((33, 35, 3), np.uint8, seed=8)
+    gray = image[..., 0]
+    expected = cv2.fastNlMeansDenoising(gray, None, 0.9 * 20, 7, 21)
+    np.testing.assert_array_equal(denoise.references.opencv_nlm(gray, sigma=20.0), expected)
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    expected = cv2.fastNlMeansDenoisingColored(bgr, None, 0.6 * 20, 0.9 * 20, 7, 21)[..., ::-1]
+    np.testing.assert_array_equal(denoise.references.opencv_nlm(image, sigma=20.0), expected)
+    expected = cv2.bilateralFilter(gray.astype(np.float32), 5, 3 * 20.0, 2.0)
+    out = denoise.references.opencv_bilateral(gray, sigma=20.0)
+    assert np.abs(out.astype(float) - expected).max() <= 0.5 + 1e-3
+    np.testing.assert_array_equal(denoise.references.opencv_median(gray, sigma=80.0),
+                                  cv2.medianBlur(gray, 7))
+
+
+@pytest.mark.skipif(not installed("bm3d"), reason="bm3d not installed (bench extra)")
+def test_bm3d_rule():
+    import bm3d
+
+    _, noisy = smooth_noisy((32, 32), 0.1)
+    expected = bm3d.bm3d(noisy.astype(np.float32).astype(np.float64), 0.1)
+    np.testing.assert_allclose(denoise.references.bm3d(noisy, sigma=0.1), expected, atol=1e-5)
+    with pytest.raises(denoise.MissingSigmaError):
+        denoise.references.bm3d(noisy)
