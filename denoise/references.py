@@ -1,8 +1,8 @@
 """Reference methods: other packages' denoisers behind this project's method contract.
 
 Each adapter is registered under a ``ref:`` name only when its package can be
-imported (scikit-image and SciPy always, OpenCV and BM3D with the ``bench``
-extra), takes the same ``sigma`` in the image's own units as our methods, and maps
+imported (scikit-image and SciPy always; OpenCV, BM3D and PyWavelets, which
+scikit-image's wavelet denoiser needs, with the ``bench`` extra), takes the same ``sigma`` in the image's own units as our methods, and maps
 it to the package's parameters with the rule that scored best on Set12 at
 sigma 25 (../shared/ANCHORS.md section 3); every mapped value can be overridden.
 They exist so that ``denoise bench`` and ``denoise run -m ref:NAME`` compare
@@ -219,7 +219,7 @@ def skimage_tv(image, *, sigma: float | None = None, weight: float | None = None
     return _apply(image, call)
 
 
-@_ref("skimage-wavelet", family="wavelet")
+@_ref("skimage-wavelet", family="wavelet", package="pywt")
 def skimage_wavelet(image, *, sigma: float | None = None, wavelet: str = "sym4",
                     method: str = "BayesShrink"):
     """scikit-image wavelet shrinkage (BayesShrink, soft thresholds).
