@@ -229,10 +229,10 @@ def bench(ctx, dataset, sigmas, methods, against, limit, limit_method, threads, 
 
 @main.command()
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
-              default=lambda: str(DEFAULT_BASELINE), show_default=str(DEFAULT_BASELINE),
+              default=DEFAULT_BASELINE, show_default=True,
               help="Baseline JSON to compare with (or to write with --update).")
 @click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=lambda: str(DEFAULT_SAMPLES), show_default=str(DEFAULT_SAMPLES),
+              default=DEFAULT_SAMPLES, show_default=True,
               help="Folder of clean sample images.")
 @click.option("-m", "--method", "methods", multiple=True,
               type=click.Choice(our_methods()), metavar="METHOD",
