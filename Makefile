@@ -25,14 +25,14 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	@for m in median bilateral; do \
+	@for m in median bilateral nlm; do \
 	  echo "== $$m: sample_images/noisy -> out/$$m"; \
 	  $(BIN)/denoise run sample_images/noisy/*.png -o out/$$m -m $$m --sigma $(SIGMA8) --overwrite || exit 1; \
 	  $(BIN)/denoise run sample_images/noisy/*.tif -o out/$$m -m $$m --sigma $(SIGMA16) --overwrite || exit 1; \
 	done
 	@echo "== noisy input (PSNR/SSIM against sample_images/clean)"
 	@$(BIN)/denoise eval --clean sample_images/clean --denoised sample_images/noisy
-	@for m in median bilateral; do \
+	@for m in median bilateral nlm; do \
 	  echo "== $$m"; $(BIN)/denoise eval --clean sample_images/clean --denoised out/$$m || exit 1; \
 	done
 
@@ -65,7 +65,10 @@ bench: install-test
 	@test -d $(DATASETS)/Set12 || { echo "make bench: no data sets in $(DATASETS) (set DATASETS=dir)"; exit 2; }
 	@mkdir -p $(REPORT) && rm -f $(REPORT)/commands.txt
 	$(foreach s,$(SUITES),$(call run_suite,$(s)))
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --output BENCHMARKS.md
+	@echo "== NLM at equal work against OpenCV and scikit-image, and peak memory"
+	@echo "python benchmarks/nlm_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/nlm_speed.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/nlm_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/nlm_speed.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

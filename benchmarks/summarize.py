@@ -150,6 +150,8 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--commands", type=Path,
                         help="Text file with the commands that produced the reports.")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="Markdown file appended as a focused comparison, repeatable.")
     args = parser.parse_args(argv)
     results = []
     for suite in args.suites:
@@ -158,7 +160,11 @@ def main(argv=None):
             sys.exit(f"summarize: {path}: missing (run the bench suite first)")
         results.append((suite, BenchResult.from_json(json.loads(path.read_text()))))
     commands = args.commands.read_text().splitlines() if args.commands else []
-    write_text(args.output, render(results, commands))
+    text = render(results, commands)
+    extras = [path.read_text() for path in args.extra if path.is_file()]
+    if extras:
+        text += "\n## Focused comparisons\n\n" + "\n".join(extras)
+    write_text(args.output, text)
     write_text(args.report_dir / "index.html", render_index(results))
 
 

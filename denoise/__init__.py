@@ -8,10 +8,11 @@ from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParame
                      MissingSigmaError, UnknownFilterError)
 from .filters.bilateral import bilateral
 from .filters.median import median
+from .filters.nlm import nlm
 from .registry import REGISTRY, get_filter
 
 __version__ = "0.1.0"
 
 __all__ = ["REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
            "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
-           "bilateral", "get_filter", "median", "__version__"]
+           "bilateral", "get_filter", "median", "nlm", "__version__"]

@@ -43,7 +43,7 @@ output_opt = click.option(
     help="Output file (for one input file) or folder (created if needed).")
 
 method_opt = click.option(
-    "-m", "--method", type=click.Choice(sorted(REGISTRY)), default="bilateral",
+    "-m", "--method", type=click.Choice(sorted(REGISTRY)), default="nlm",
     show_default=True, metavar="METHOD",
     help="Denoising method; `denoise methods` lists and describes them (ref:NAME "
          "runs another package's, for comparison).")

@@ -2,9 +2,10 @@
 
 Each adapter is registered under a ``ref:`` name only when its package can be
 imported (scikit-image and SciPy always; OpenCV, BM3D and PyWavelets, which
-scikit-image's wavelet denoiser needs, with the ``bench`` extra), takes the same ``sigma`` in the image's own units as our methods, and maps
-it to the package's parameters with the rule that scored best on Set12 at
-sigma 25 (../shared/ANCHORS.md section 3); every mapped value can be overridden.
+scikit-image's wavelet denoiser needs, with the ``bench`` extra). It takes the
+same ``sigma`` in the image's own units as our methods and maps it to the
+package's parameters with the rule that scored best on Set12 at sigma 25
+(../shared/ANCHORS.md section 3); every mapped value can be overridden.
 They exist so that ``denoise bench`` and ``denoise run -m ref:NAME`` compare
 like with like: same input, same sigma, same scoring, same process.
 
