@@ -42,7 +42,7 @@ _GRAY_TABLE = ((20.0, 2, 7, 0.55), (35.0, 3, 7, 0.50), (np.inf, 4, 7, 0.40))
 _COLOR_TABLE = ((30.0, 1, 7, 0.55), (55.0, 2, 7, 0.45), (np.inf, 3, 7, 0.40))
 
 
-@njit(cache=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, fastmath=FASTMATH)
 def _neg_exp(y):
     """exp(-y) for 0 <= y (float32), 0 for y >= CUTOFF; relative error < 1e-5.
 
@@ -124,7 +124,9 @@ def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2
     c0 = clo - f + m
     scale = np.float32(inv_cp * inv_h2)
     offset = np.float32(two_s2 * inv_h2)
-    cs32 = hs[n_p + 1:]                   # float32 scratch after the sums
+    size = width + d + 2 * f + 1
+    cs32 = hs[size:2 * size]              # float32 scratch: the column sums,
+    s2 = hs[2 * size:]                    # sums of adjacent pairs of them
     cs[:n_cs] = 0.0
     # The running sums need float64 (they add and remove thousands of terms);
     # a fresh 2f+1 term sum does not, and float32 halves its cost.
@@ -134,15 +136,29 @@ def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2
     for pr in range(rlo, rhi):
         if pr > rlo:
             _column_update(pb, cs, c32, pr + f + m, pr - f - 1 + m, tr, tc, c0, n_cs, 1.0)
-        h = hs[:n_p]
-        h[:] = c32[:n_p]
-        for k in range(1, 2 * f + 1):
-            ck = c32[k:k + n_p]
-            for q in range(n_p):
-                h[q] += ck[q]
+        # Horizontal box of 2f + 1 columns from sums of pairs: f + 1 passes, not 2f + 1.
         row = wt[pr + d, clo + d:clo + d + n_p]
+        last = c32[2 * f:2 * f + n_p]
+        if f == 0:
+            for q in range(n_p):
+                row[q] = _neg_exp(max(last[q] * scale - offset, np.float32(0.0)))
+            continue
+        pairs = s2[:n_p + 2 * f - 1]
+        for q in range(n_p + 2 * f - 1):
+            pairs[q] = c32[q] + c32[q + 1]
+        h = hs[:n_p]
+        if f == 1:
+            h[:] = pairs[:n_p]
+        else:
+            p2 = pairs[2:2 + n_p]
+            for q in range(n_p):
+                h[q] = pairs[q] + p2[q]
+            for i in range(2, f):
+                pi = pairs[2 * i:2 * i + n_p]
+                for q in range(n_p):
+                    h[q] += pi[q]
         for q in range(n_p):
-            row[q] = _neg_exp(max(h[q] * scale - offset, np.float32(0.0)))
+            row[q] = _neg_exp(max((h[q] + last[q]) * scale - offset, np.float32(0.0)))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -225,7 +241,7 @@ def _band(work, out, r0, r1, e0, e1, f, d, inv_cp, two_s2, inv_h2, block, offset
     pb = _pad_band(work, e0, n_rows, m)
     wt = np.zeros((n_rows + 2 * d, width + 2 * d), dtype=np.float32)
     cs = np.empty(width + d + 2 * f, dtype=np.float64)
-    hs = np.empty(2 * (width + d + 2 * f) + 2, dtype=np.float32)
+    hs = np.empty(3 * (width + d + 2 * f + 1), dtype=np.float32)
     acc = np.zeros((n_channels, n_rows, width), dtype=np.float32)
     wsum = np.zeros((n_rows, width), dtype=np.float32)
     wmax = np.zeros((n_rows, width), dtype=np.float32)
