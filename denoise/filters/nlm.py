@@ -364,9 +364,9 @@ def nlm(image, *, sigma: float | None = None, patch_radius: int | None = None,
         the sigma ranges of `patch_radius` (measured on Set12, BSD68, CBSD68).
     aggregate : str, default "block"
         "block": whole patches are averaged and every pixel averages the
-        estimates of all patches covering it (IPOL; +0.65 dB on Set12 at sigma
-        25, about 3x slower). "pixel": each pixel is the weighted mean of the
-        centre pixels of similar patches.
+        estimates of all patches covering it (IPOL; with the IPOL parameters
+        +0.65 dB on Set12 at sigma 25, about 3x slower). "pixel": each pixel is
+        the weighted mean of the centre pixels of similar patches.
 
     Returns
     -------
