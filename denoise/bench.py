@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ._config import get_threads, set_threads
-from ._image import data_range_of
+from ._image import data_range_of, split_alpha
 from .errors import DenoiseError, InvalidParameterError
 from .io import iter_images, read_image
 from .metrics import psnr, ssim
@@ -148,10 +148,8 @@ def load_dataset(folder, limit=None):
 
 def clean_image(path):
     """Read `path` as float64 in its own units, and its data range (alpha dropped)."""
-    image = read_image(path)
+    image, _ = split_alpha(read_image(path))
     data_range = data_range_of(image.dtype)
-    if image.ndim == 3 and image.shape[2] in (2, 4):
-        image = image[..., :-1]
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     return image.astype(np.float64), data_range

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .bench import clean_image, denoise_scaled, load_dataset, noisy_image, score
 from .errors import ImageIOError, InvalidParameterError
-from .registry import get_filter, our_methods
+from .registry import get_filter
 from .io import write_text
 
 SIGMAS = (15, 25, 50)          # 8-bit units
@@ -118,11 +118,6 @@ def render(rows, tolerance_db, tolerance_ssim):
     lines.append(f"tolerance: {tolerance_db:g} dB PSNR, {tolerance_ssim:g} SSIM per image "
                  f"(sigma in 8-bit units)")
     return "\n".join(lines)
-
-
-def default_methods():
-    """Every registered method of ours (references are not regression-checked)."""
-    return our_methods()
 
 
 def check_tolerances(tolerance_db, tolerance_ssim):

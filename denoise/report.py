@@ -16,8 +16,6 @@ from .errors import ImageIOError
 from .io import write_atomic, write_text
 from .registry import REGISTRY
 
-REPORT_FILES = ("index.html", "results.json", "summary.csv", "images.csv",
-                "psnr_vs_sigma.png", "frontier.png")
 _COLUMNS = [("method", "method"), ("sigma", "σ"), ("n", "n"), ("psnr", "PSNR dB"),
             ("ssim", "SSIM"), ("seconds", "s/image"), ("mpx_per_s", "Mpx/s"),
             ("peak_mb", "peak MB"), ("first_call_s", "first call s")]
