@@ -26,6 +26,8 @@ def smooth_noisy(shape, sigma, seed=0):
     ((9, 14, 3), 2, 3),
     ((17, 10), 0, 4),
     ((6, 5), 3, 5),                        # patch and window larger than the image
+    ((12, 15), 4, 2),
+    ((10, 9, 3), 5, 1),
     ((BAND + 9, 7), 2, 3),                 # two bands; pairs across the band border
     ((2 * BAND + 3, 6, 3), 1, 2),
 ])

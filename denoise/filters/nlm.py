@@ -13,14 +13,16 @@ window, and each pixel averages the estimates of the patches that cover it.
 
 Algorithm (Darbon et al. 2008, Froment 2014): for each search offset t, the
 squared-difference image of u and u shifted by t is box-summed over the patch
-with running column sums (float64), which gives w(p, p + t) for every p at once;
-p collects ``w u(p + t)`` and p + t collects ``w u(p)``, so each pair is computed
-once (w is symmetric). The image is processed in bands of rows, one band per
+with running column sums (float32: a band restarts them), which gives
+w(p, p + t) for every p at once; p collects ``w u(p + t)`` and p + t collects
+``w u(p)``, so each pair is computed once (w is symmetric). The image is processed in bands of rows, one band per
 task, so the buffers stay small and in cache, the threads never write to shared
 memory, and the result does not depend on the thread count.
 """
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .._config import FASTMATH
 from .._image import from_working, intensity_to_working, to_working
@@ -42,24 +44,39 @@ _GRAY_TABLE = ((20.0, 2, 7, 0.55), (35.0, 3, 7, 0.50), (np.inf, 4, 7, 0.40))
 _COLOR_TABLE = ((30.0, 1, 7, 0.55), (55.0, 2, 7, 0.45), (np.inf, 3, 7, 0.40))
 
 
+@intrinsic
+def _bits_to_float(typingctx, bits):
+    """The float32 whose IEEE bits are the int32 `bits` (a free register bitcast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@intrinsic
+def _float_to_bits(typingctx, value):
+    """The IEEE bits of the float32 `value` as an int32."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def _neg_exp(y):
     """exp(-y) for 0 <= y (float32), 0 for y >= CUTOFF; relative error < 1e-5.
 
-    A degree-6 Taylor polynomial of exp(-y/128) squared 7 times: no libm call,
-    so the loops over a row vectorise.
+    exp(-y) = 2^x, x = -y log2(e) = n + r with n the nearest integer: a degree-4
+    minimax polynomial gives 2^r on [-1/2, 1/2] (relative error 2.7e-6) and n is
+    added to its exponent bits. No libm call, no branch, few multiplies: the
+    loops over a row vectorise, and the multiply units are what bound them.
     """
-    z = y * np.float32(1.0 / 128.0)
-    p = np.float32(1.0) - z * (np.float32(1.0) - z * (np.float32(0.5) - z * (
-        np.float32(1.0 / 6.0) - z * (np.float32(1.0 / 24.0) - z * (
-            np.float32(1.0 / 120.0) - z * np.float32(1.0 / 720.0))))))
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
-    p = p * p
+    x = min(y, np.float32(CUTOFF)) * np.float32(-1.4426950408889634)
+    # Adding 1.5 * 2^23 rounds x (|x| < 2^22) to an integer n held in the low
+    # mantissa bits of the sum (cheaper than float -> int -> float).
+    n = np.int32(_float_to_bits(x + np.float32(12582912.0)) - np.int32(0x4B400000))
+    r = x - np.float32(n)
+    p = np.float32(0.99999926) + r * (np.float32(0.69312182) + r * (np.float32(0.24024745) + r * (
+        np.float32(0.05591784) + r * np.float32(0.00957008))))
+    p = _bits_to_float(np.int32(_float_to_bits(p) + np.int32(n << np.int32(23))))
     return p if y < np.float32(CUTOFF) else np.float32(0.0)
 
 
@@ -87,34 +104,37 @@ def _pad_band(work, row0, rows, margin):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _column_update(pb, cs, c32, r_add, r_sub, tr, tc, c0, n, sign_sub):
-    """cs[j] += D(r_add, c0 + j) - sign_sub * D(r_sub, c0 + j), with
-    D(r, c) = sum_ch (pb[ch, r, c] - pb[ch, r + tr, c + tc])^2 (padded coordinates);
-    c32 receives cs in float32."""
-    last = pb.shape[0] - 1
+def _column_update(pb, cs, r_add, r_sub, tr, tc, c0, n, subtract):
+    """cs[j] += D(r_add, c0 + j) (- D(r_sub, c0 + j) if `subtract`), with
+    D(r, c) = sum_ch (pb[ch, r, c] - pb[ch, r + tr, c + tc])^2 (padded coordinates).
+
+    float32 running sums are exact enough: a band restarts them, so each column
+    adds and removes at most BAND + 2 (d + f) terms."""
     for ch in range(pb.shape[0]):
         a0 = pb[ch, r_add, c0:c0 + n]
         a1 = pb[ch, r_add + tr, c0 + tc:c0 + tc + n]
+        if not subtract:
+            for j in range(n):
+                a = a0[j] - a1[j]
+                cs[j] += a * a
+            continue
         s0 = pb[ch, r_sub, c0:c0 + n]
         s1 = pb[ch, r_sub + tr, c0 + tc:c0 + tc + n]
-        if ch == last:
-            for j in range(n):
-                a = a0[j] - a1[j]
-                b = s0[j] - s1[j]
-                v = cs[j] + (np.float64(a * a) - sign_sub * np.float64(b * b))
-                cs[j] = v
-                c32[j] = np.float32(v)
-        else:
-            for j in range(n):
-                a = a0[j] - a1[j]
-                b = s0[j] - s1[j]
-                cs[j] += np.float64(a * a) - sign_sub * np.float64(b * b)
+        for j in range(n):
+            a = a0[j] - a1[j]
+            b = s0[j] - s1[j]
+            cs[j] += a * a - b * b
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2):
+def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2,
+             acc, wsum, wmax, mode):
     """Weight field of offset (tr, tc): wt[p_r + d, p_c + d] = w(p, p + t) for every p
-    with p or p + t among the centre rows [0, n_rows) (and in the width)."""
+    with p or p + t among the centre rows [0, n_rows) (and in the width).
+
+    mode 0 only fills wt; mode 1 also adds each centre row's weights to wsum and
+    wmax, and mode 2 its values to acc as well, as soon as both of the row's
+    weight rows exist (while they are still in cache)."""
     m = f + d
     rlo = min(0, -tr)
     rhi = max(n_rows, n_rows - tr)
@@ -124,41 +144,59 @@ def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2
     c0 = clo - f + m
     scale = np.float32(inv_cp * inv_h2)
     offset = np.float32(two_s2 * inv_h2)
-    size = width + d + 2 * f + 1
-    cs32 = hs[size:2 * size]              # float32 scratch: the column sums,
-    s2 = hs[2 * size:]                    # sums of adjacent pairs of them
-    cs[:n_cs] = 0.0
-    # The running sums need float64 (they add and remove thousands of terms);
-    # a fresh 2f+1 term sum does not, and float32 halves its cost.
-    c32 = cs32[:n_cs]
+    c32 = cs[:n_cs]
+    c32[:] = 0.0
     for r in range(rlo - f, rlo + f + 1):
-        _column_update(pb, cs, c32, r + m, r + m, tr, tc, c0, n_cs, 0.0)
+        _column_update(pb, c32, r + m, r + m, tr, tc, c0, n_cs, False)
+    lag = max(0, -tr)                     # rows x and x - t are ready at pr = x + lag
     for pr in range(rlo, rhi):
         if pr > rlo:
-            _column_update(pb, cs, c32, pr + f + m, pr - f - 1 + m, tr, tc, c0, n_cs, 1.0)
-        # Horizontal box of 2f + 1 columns from sums of pairs: f + 1 passes, not 2f + 1.
-        row = wt[pr + d, clo + d:clo + d + n_p]
-        last = c32[2 * f:2 * f + n_p]
-        if f == 0:
-            for q in range(n_p):
-                row[q] = _neg_exp(max(last[q] * scale - offset, np.float32(0.0)))
-            continue
-        pairs = s2[:n_p + 2 * f - 1]
-        for q in range(n_p + 2 * f - 1):
-            pairs[q] = c32[q] + c32[q + 1]
-        h = hs[:n_p]
-        if f == 1:
-            h[:] = pairs[:n_p]
-        else:
-            p2 = pairs[2:2 + n_p]
-            for q in range(n_p):
-                h[q] = pairs[q] + p2[q]
-            for i in range(2, f):
-                pi = pairs[2 * i:2 * i + n_p]
-                for q in range(n_p):
-                    h[q] += pi[q]
+            _column_update(pb, c32, pr + f + m, pr - f - 1 + m, tr, tc, c0, n_cs, True)
+        _weight_row(c32, hs, wt[pr + d, clo + d:clo + d + n_p], n_p, f, scale, offset)
+        x = pr - lag
+        if mode and x >= 0:
+            _accumulate_row(pb, wt, x, tr, tc, width, d, m, acc, wsum, wmax, mode == 2)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _weight_row(c32, hs, row, n_p, f, scale, offset):
+    """row[q] = weight from the horizontal box of 2f + 1 column sums c32[q:q + 2f + 1]."""
+    # Horizontal box of 2f + 1 columns from sums of adjacent pairs of columns: at
+    # most f passes over the row, not 2f + 1.
+    last = c32[2 * f:2 * f + n_p]
+    if f == 0:
         for q in range(n_p):
-            row[q] = _neg_exp(max((h[q] + last[q]) * scale - offset, np.float32(0.0)))
+            row[q] = _neg_exp(max(last[q] * scale - offset, np.float32(0.0)))
+        return
+    pairs = hs[hs.shape[0] // 2:][:n_p + 2 * f - 1]      # second half of the scratch
+    for q in range(n_p + 2 * f - 1):
+        pairs[q] = c32[q] + c32[q + 1]
+    # box = pairs[q] + pairs[q + 2] + ... + pairs[q + 2f - 2] + last[q]: the weight
+    # loop adds the last terms, earlier passes (f > 3 only) the others.
+    p1 = pairs[:n_p]
+    if f == 1:
+        for q in range(n_p):
+            row[q] = _neg_exp(max((p1[q] + last[q]) * scale - offset, np.float32(0.0)))
+        return
+    p2 = pairs[2:2 + n_p]
+    if f == 2:
+        for q in range(n_p):
+            row[q] = _neg_exp(max((p1[q] + p2[q] + last[q]) * scale - offset, np.float32(0.0)))
+        return
+    h = p1
+    if f > 3:
+        h = hs[:n_p]
+        for q in range(n_p):
+            h[q] = p1[q] + p2[q]
+        for i in range(2, f - 2):
+            pi = pairs[2 * i:2 * i + n_p]
+            for q in range(n_p):
+                h[q] += pi[q]
+    u = pairs[2 * f - 4:2 * f - 4 + n_p]
+    v = pairs[2 * f - 2:2 * f - 2 + n_p]
+    for q in range(n_p):
+        row[q] = _neg_exp(max((h[q] + u[q] + v[q] + last[q]) * scale - offset,
+                              np.float32(0.0)))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -178,40 +216,35 @@ def _offsets(d):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _sums(pb, wt, cs, hs, offsets, n_rows, width, f, d, inv_cp, two_s2, inv_h2,
-          acc, wsum, wmax, with_values):
-    """Sweep all offsets: wsum and wmax of the centre rows and, if `with_values`, acc,
-    the weighted sum of differences to the centre pixel (exact on flat regions)."""
-    m = f + d
-    for k in range(offsets.shape[0]):
-        tr, tc = offsets[k, 0], offsets[k, 1]
-        _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2)
-        for x in range(n_rows):
-            w1 = wt[x + d, d:d + width]                      # pairs (x, x + t)
-            w2 = wt[x - tr + d, d - tc:d - tc + width]       # pairs (x - t, x)
-            ws = wsum[x]
-            wm = wmax[x]
-            if with_values and pb.shape[0] == 1:        # gray: one fused pass
-                a = acc[0, x]
-                own = pb[0, x + m, m:m + width]
-                fwd = pb[0, x + tr + m, m + tc:m + tc + width]
-                bwd = pb[0, x - tr + m, m - tc:m - tc + width]
-                for xc in range(width):
-                    ws[xc] += w1[xc] + w2[xc]
-                    wm[xc] = max(wm[xc], max(w1[xc], w2[xc]))
-                    a[xc] += w1[xc] * (fwd[xc] - own[xc]) + w2[xc] * (bwd[xc] - own[xc])
-                continue
+def _accumulate_row(pb, wt, x, tr, tc, width, d, m, acc, wsum, wmax, with_values):
+    """Add the pairs (x, x + t) and (x - t, x) of centre row x to wsum and wmax and,
+    if `with_values`, to acc, the weighted sum of differences to the centre pixel
+    (exact on flat regions)."""
+    w1 = wt[x + d, d:d + width]                      # pairs (x, x + t)
+    w2 = wt[x - tr + d, d - tc:d - tc + width]       # pairs (x - t, x)
+    ws = wsum[x]
+    wm = wmax[x]
+    if with_values and pb.shape[0] == 1:        # gray: one fused pass
+        a = acc[0, x]
+        own = pb[0, x + m, m:m + width]
+        fwd = pb[0, x + tr + m, m + tc:m + tc + width]
+        bwd = pb[0, x - tr + m, m - tc:m - tc + width]
+        for xc in range(width):
+            ws[xc] += w1[xc] + w2[xc]
+            wm[xc] = max(wm[xc], max(w1[xc], w2[xc]))
+            a[xc] += w1[xc] * (fwd[xc] - own[xc]) + w2[xc] * (bwd[xc] - own[xc])
+        return
+    for xc in range(width):
+        ws[xc] += w1[xc] + w2[xc]
+        wm[xc] = max(wm[xc], max(w1[xc], w2[xc]))
+    if with_values:
+        for c in range(pb.shape[0]):
+            a = acc[c, x]
+            own = pb[c, x + m, m:m + width]
+            fwd = pb[c, x + tr + m, m + tc:m + tc + width]
+            bwd = pb[c, x - tr + m, m - tc:m - tc + width]
             for xc in range(width):
-                ws[xc] += w1[xc] + w2[xc]
-                wm[xc] = max(wm[xc], max(w1[xc], w2[xc]))
-            if with_values:
-                for c in range(pb.shape[0]):
-                    a = acc[c, x]
-                    own = pb[c, x + m, m:m + width]
-                    fwd = pb[c, x + tr + m, m + tc:m + tc + width]
-                    bwd = pb[c, x - tr + m, m - tc:m - tc + width]
-                    for xc in range(width):
-                        a[xc] += w1[xc] * (fwd[xc] - own[xc]) + w2[xc] * (bwd[xc] - own[xc])
+                a[xc] += w1[xc] * (fwd[xc] - own[xc]) + w2[xc] * (bwd[xc] - own[xc])
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -240,13 +273,14 @@ def _band(work, out, r0, r1, e0, e1, f, d, inv_cp, two_s2, inv_h2, block, offset
     n_rows = e1 - e0
     pb = _pad_band(work, e0, n_rows, m)
     wt = np.zeros((n_rows + 2 * d, width + 2 * d), dtype=np.float32)
-    cs = np.empty(width + d + 2 * f, dtype=np.float64)
-    hs = np.empty(3 * (width + d + 2 * f + 1), dtype=np.float32)
+    cs = np.empty(width + d + 2 * f, dtype=np.float32)
+    hs = np.empty(2 * (width + d + 2 * f + 1), dtype=np.float32)
     acc = np.zeros((n_channels, n_rows, width), dtype=np.float32)
     wsum = np.zeros((n_rows, width), dtype=np.float32)
     wmax = np.zeros((n_rows, width), dtype=np.float32)
-    _sums(pb, wt, cs, hs, offsets, n_rows, width, f, d, inv_cp, two_s2, inv_h2,
-          acc, wsum, wmax, not block)
+    for k in range(offsets.shape[0]):
+        _weights(pb, wt, cs, hs, offsets[k, 0], offsets[k, 1], n_rows, width, f, d,
+                 inv_cp, two_s2, inv_h2, acc, wsum, wmax, 1 if block else 2)
     for x in range(n_rows):
         for xc in range(width):
             if wmax[x, xc] == 0.0:         # no similar patch at all: keep the pixel
@@ -280,7 +314,8 @@ def _band(work, out, r0, r1, e0, e1, f, d, inv_cp, two_s2, inv_h2, block, offset
         _box_row(ones, x + shift, f, n_rows, width, vbuf, count[x])
     for k in range(offsets.shape[0]):
         tr, tc = offsets[k, 0], offsets[k, 1]
-        _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2)
+        _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2,
+                 acc, wsum, wmax, 0)
         for x in range(n_rows):
             w1 = wt[x + d, d:d + width]
             w2 = wt[x - tr + d, d - tc:d - tc + width]
