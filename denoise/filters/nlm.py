@@ -60,24 +60,35 @@ def _float_to_bits(typingctx, value):
     return types.int32(types.float32), codegen
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def _neg_exp(y):
-    """exp(-y) for 0 <= y (float32), 0 for y >= CUTOFF; relative error < 1e-5.
+#: log2(e): exp(-y) = 2^(-y LOG2E).
+LOG2E = 1.4426950408889634
 
-    exp(-y) = 2^x, x = -y log2(e) = n + r with n the nearest integer: a degree-4
-    minimax polynomial gives 2^r on [-1/2, 1/2] (relative error 2.7e-6) and n is
-    added to its exponent bits. No libm call, no branch, few multiplies: the
-    loops over a row vectorise, and the multiply units are what bound them.
+
+@njit(cache=True, fastmath=FASTMATH)
+def _pow2(x):
+    """2^x for -CUTOFF log2(e) < x <= 0 (float32), else 0; relative error < 1e-5.
+
+    x = n + r with n the nearest integer: a degree-4 minimax polynomial gives 2^r
+    on [-1/2, 1/2] (relative error 2.7e-6) and n is added to its exponent bits.
+    No libm call, no branch, few multiplies: the loops over a row vectorise, and
+    the multiply units are what bound them.
     """
-    x = min(y, np.float32(CUTOFF)) * np.float32(-1.4426950408889634)
-    # Adding 1.5 * 2^23 rounds x (|x| < 2^22) to an integer n held in the low
+    floor = np.float32(-CUTOFF * LOG2E)
+    xc = max(x, floor)
+    # Adding 1.5 * 2^23 rounds xc (|xc| < 2^22) to an integer n held in the low
     # mantissa bits of the sum (cheaper than float -> int -> float).
-    n = np.int32(_float_to_bits(x + np.float32(12582912.0)) - np.int32(0x4B400000))
-    r = x - np.float32(n)
+    n = np.int32(_float_to_bits(xc + np.float32(12582912.0)) - np.int32(0x4B400000))
+    r = xc - np.float32(n)
     p = np.float32(0.99999926) + r * (np.float32(0.69312182) + r * (np.float32(0.24024745) + r * (
         np.float32(0.05591784) + r * np.float32(0.00957008))))
     p = _bits_to_float(np.int32(_float_to_bits(p) + np.int32(n << np.int32(23))))
-    return p if y < np.float32(CUTOFF) else np.float32(0.0)
+    return p if x > floor else np.float32(0.0)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _neg_exp(y):
+    """exp(-y) for 0 <= y (float32), 0 for y >= CUTOFF; relative error < 1e-5."""
+    return _pow2(y * np.float32(-LOG2E))
 
 
 @njit(cache=True)
@@ -142,8 +153,9 @@ def _weights(pb, wt, cs, hs, tr, tc, n_rows, width, f, d, inv_cp, two_s2, inv_h2
     n_p = width + tc                      # p columns [clo, width)
     n_cs = n_p + 2 * f                    # D columns [clo - f, width + f)
     c0 = clo - f + m
-    scale = np.float32(inv_cp * inv_h2)
-    offset = np.float32(two_s2 * inv_h2)
+    # Exponent base 2: w = 2^min(box * scale + offset, 0).
+    scale = np.float32(-inv_cp * inv_h2 * LOG2E)
+    offset = np.float32(two_s2 * inv_h2 * LOG2E)
     c32 = cs[:n_cs]
     c32[:] = 0.0
     for r in range(rlo - f, rlo + f + 1):
@@ -166,7 +178,7 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     last = c32[2 * f:2 * f + n_p]
     if f == 0:
         for q in range(n_p):
-            row[q] = _neg_exp(max(last[q] * scale - offset, np.float32(0.0)))
+            row[q] = _pow2(min(last[q] * scale + offset, np.float32(0.0)))
         return
     pairs = hs[hs.shape[0] // 2:][:n_p + 2 * f - 1]      # second half of the scratch
     for q in range(n_p + 2 * f - 1):
@@ -176,12 +188,12 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     p1 = pairs[:n_p]
     if f == 1:
         for q in range(n_p):
-            row[q] = _neg_exp(max((p1[q] + last[q]) * scale - offset, np.float32(0.0)))
+            row[q] = _pow2(min((p1[q] + last[q]) * scale + offset, np.float32(0.0)))
         return
     p2 = pairs[2:2 + n_p]
     if f == 2:
         for q in range(n_p):
-            row[q] = _neg_exp(max((p1[q] + p2[q] + last[q]) * scale - offset, np.float32(0.0)))
+            row[q] = _pow2(min((p1[q] + p2[q] + last[q]) * scale + offset, np.float32(0.0)))
         return
     h = p1
     if f > 3:
@@ -195,8 +207,7 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     u = pairs[2 * f - 4:2 * f - 4 + n_p]
     v = pairs[2 * f - 2:2 * f - 2 + n_p]
     for q in range(n_p):
-        row[q] = _neg_exp(max((h[q] + u[q] + v[q] + last[q]) * scale - offset,
-                              np.float32(0.0)))
+        row[q] = _pow2(min((h[q] + u[q] + v[q] + last[q]) * scale + offset, np.float32(0.0)))
 
 
 @njit(cache=True, fastmath=FASTMATH)
