@@ -4,7 +4,7 @@ The weight of a pair of pixels (i, j) compares their patches (side 2f + 1, all
 channels jointly, mirrored at the borders)::
 
     d2(i, j) = sum over patch offsets k and channels c of (u_c(i+k) - u_c(j+k))^2
-    w(i, j)  = exp(-max(d2 / (C (2f+1)^2) - 2 sigma^2, 0) / h^2)     (0 beyond CUTOFF)
+    w(i, j)  = exp(-max(d2 / (C (2f+1)^2) - 2 sigma^2, 0) / h^2)   (0 if the exponent is >= 30)
 
 and the centre weight is the largest weight of the other pixels (IPOL rule).
 Pixelwise: ``out(i) = sum_j w(i, j) u(j) / sum_j w(i, j)``. Blockwise (IPOL):
@@ -20,18 +20,15 @@ task, so the buffers stay small and in cache, the threads never write to shared
 memory, and the result does not depend on the thread count.
 """
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from .._config import FASTMATH
 from .._image import from_working, intensity_to_working, to_working
 from .._validate import check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import fill_from_sigma, register, require_sigma
+from ._fastexp import LOG2E, pow2
 
-#: Weights of pairs with max(d2/N - 2 sigma^2, 0) / h^2 above this are 0 (w < 1e-13).
-CUTOFF = 30.0
 #: Rows per band (fixed, so results do not depend on the number of threads).
 BAND = 64
 AGGREGATES = ("pixel", "block")
@@ -42,53 +39,6 @@ AGGREGATES = ("pixel", "block")
 # the IPOL table, which scored 28.85 dB on Set12 at sigma 25 against 29.17 here.
 _GRAY_TABLE = ((20.0, 2, 7, 0.55), (35.0, 3, 7, 0.50), (np.inf, 4, 7, 0.40))
 _COLOR_TABLE = ((30.0, 1, 7, 0.55), (55.0, 2, 7, 0.45), (np.inf, 3, 7, 0.40))
-
-
-@intrinsic
-def _bits_to_float(typingctx, bits):
-    """The float32 whose IEEE bits are the int32 `bits` (a free register bitcast)."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
-
-
-@intrinsic
-def _float_to_bits(typingctx, value):
-    """The IEEE bits of the float32 `value` as an int32."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return types.int32(types.float32), codegen
-
-
-#: log2(e): exp(-y) = 2^(-y LOG2E).
-LOG2E = 1.4426950408889634
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _pow2(x):
-    """2^x for -CUTOFF log2(e) < x <= 0 (float32), else 0; relative error < 1e-5.
-
-    x = n + r with n the nearest integer: a degree-4 minimax polynomial gives 2^r
-    on [-1/2, 1/2] (relative error 2.7e-6) and n is added to its exponent bits.
-    No libm call, no branch, few multiplies: the loops over a row vectorise, and
-    the multiply units are what bound them.
-    """
-    floor = np.float32(-CUTOFF * LOG2E)
-    xc = max(x, floor)
-    # Adding 1.5 * 2^23 rounds xc (|xc| < 2^22) to an integer n held in the low
-    # mantissa bits of the sum (cheaper than float -> int -> float).
-    n = np.int32(_float_to_bits(xc + np.float32(12582912.0)) - np.int32(0x4B400000))
-    r = xc - np.float32(n)
-    p = np.float32(0.99999926) + r * (np.float32(0.69312182) + r * (np.float32(0.24024745) + r * (
-        np.float32(0.05591784) + r * np.float32(0.00957008))))
-    p = _bits_to_float(np.int32(_float_to_bits(p) + np.int32(n << np.int32(23))))
-    return p if x > floor else np.float32(0.0)
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _neg_exp(y):
-    """exp(-y) for 0 <= y (float32), 0 for y >= CUTOFF; relative error < 1e-5."""
-    return _pow2(y * np.float32(-LOG2E))
 
 
 @njit(cache=True)
@@ -178,7 +128,7 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     last = c32[2 * f:2 * f + n_p]
     if f == 0:
         for q in range(n_p):
-            row[q] = _pow2(min(last[q] * scale + offset, np.float32(0.0)))
+            row[q] = pow2(min(last[q] * scale + offset, np.float32(0.0)))
         return
     pairs = hs[hs.shape[0] // 2:][:n_p + 2 * f - 1]      # second half of the scratch
     for q in range(n_p + 2 * f - 1):
@@ -188,12 +138,12 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     p1 = pairs[:n_p]
     if f == 1:
         for q in range(n_p):
-            row[q] = _pow2(min((p1[q] + last[q]) * scale + offset, np.float32(0.0)))
+            row[q] = pow2(min((p1[q] + last[q]) * scale + offset, np.float32(0.0)))
         return
     p2 = pairs[2:2 + n_p]
     if f == 2:
         for q in range(n_p):
-            row[q] = _pow2(min((p1[q] + p2[q] + last[q]) * scale + offset, np.float32(0.0)))
+            row[q] = pow2(min((p1[q] + p2[q] + last[q]) * scale + offset, np.float32(0.0)))
         return
     h = p1
     if f > 3:
@@ -207,7 +157,7 @@ def _weight_row(c32, hs, row, n_p, f, scale, offset):
     u = pairs[2 * f - 4:2 * f - 4 + n_p]
     v = pairs[2 * f - 2:2 * f - 2 + n_p]
     for q in range(n_p):
-        row[q] = _pow2(min((h[q] + u[q] + v[q] + last[q]) * scale + offset, np.float32(0.0)))
+        row[q] = pow2(min((h[q] + u[q] + v[q] + last[q]) * scale + offset, np.float32(0.0)))
 
 
 @njit(cache=True, fastmath=FASTMATH)
