@@ -25,14 +25,14 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	@for m in median bilateral nlm; do \
+	@for m in median bilateral nlm lark; do \
 	  echo "== $$m: sample_images/noisy -> out/$$m"; \
 	  $(BIN)/denoise run sample_images/noisy/*.png -o out/$$m -m $$m --sigma $(SIGMA8) --overwrite || exit 1; \
 	  $(BIN)/denoise run sample_images/noisy/*.tif -o out/$$m -m $$m --sigma $(SIGMA16) --overwrite || exit 1; \
 	done
 	@echo "== noisy input (PSNR/SSIM against sample_images/clean)"
 	@$(BIN)/denoise eval --clean sample_images/clean --denoised sample_images/noisy
-	@for m in median bilateral nlm; do \
+	@for m in median bilateral nlm lark; do \
 	  echo "== $$m"; $(BIN)/denoise eval --clean sample_images/clean --denoised out/$$m || exit 1; \
 	done
 
@@ -51,6 +51,7 @@ SUITE_set12         := --dataset $(DATASETS)/Set12 --sigma 15,25,50
 SUITE_bsd68         := --dataset $(DATASETS)/BSD68 --sigma 15,25,50 --limit-method ref:bm3d=17
 SUITE_cbsd68        := --dataset $(DATASETS)/CBSD68 --sigma 25 --limit-method ref:bm3d=17
 SUITE_set12-1thread := --dataset $(DATASETS)/Set12 --sigma 25 --threads 1
+LARK_STOPPING := --dataset $(DATASETS)/Set12 --dataset $(DATASETS)/BSD68 --limit 20 --max-iterations 14
 
 define run_suite
 	@echo "== bench $(1)"
@@ -68,7 +69,10 @@ bench: install-test
 	@echo "== NLM at equal work against OpenCV and scikit-image, and peak memory"
 	@echo "python benchmarks/nlm_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/nlm_speed.md" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/nlm_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/nlm_speed.md
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --output BENCHMARKS.md
+	@echo "== LARK stopping rule against the best iteration counts, and speed"
+	@echo "python benchmarks/lark_stopping.py $(LARK_STOPPING) --output $(REPORT)/lark_stopping.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/lark_stopping.py $(LARK_STOPPING) --output $(REPORT)/lark_stopping.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

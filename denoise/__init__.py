@@ -7,6 +7,7 @@ from . import filters, references  # noqa: F401  (registers the methods)
 from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,
                      MissingSigmaError, UnknownFilterError)
 from .filters.bilateral import bilateral
+from .filters.lark import lark
 from .filters.median import median
 from .filters.nlm import nlm
 from .registry import REGISTRY, get_filter
@@ -15,4 +16,4 @@ __version__ = "0.1.0"
 
 __all__ = ["REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
            "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
-           "bilateral", "get_filter", "median", "nlm", "__version__"]
+           "bilateral", "get_filter", "lark", "median", "nlm", "__version__"]

@@ -90,3 +90,80 @@ def nlm(work, *, patch_radius, search_radius, h, sigma, block):
                         total[i + a, j + b] += estimates[i, j, a + f, b + f]
                         count[i + a, j + b] += 1
     return total / count
+
+
+def _fit(window, offsets, weights, order):
+    """Weighted least squares of a local polynomial in pixel offsets: the
+    coefficients (value, d/drow, d/dcol, ...) for each channel of `window`."""
+    exps = [(t - q, q) for t in range(order + 1) for q in range(t + 1)]
+    x = np.stack([offsets[:, 0] ** p * offsets[:, 1] ** q for p, q in exps], axis=1)
+    xw = x * weights[:, None]
+    return np.linalg.lstsq(xw.T @ x, xw.T @ window, rcond=None)[0]
+
+
+def lark_steering(g1, g2, *, disk, lam, alpha, lam2=1e-7):
+    """(H, W, 2, 2) steering matrices from gradient planes: for each pixel the
+    disk-weighted gradients of its window, their SVD (numpy), and
+    C = ((s1 s2 + lam2) / sum(disk))^alpha (e v1 v1^T + v2 v2^T / e), e = (s1+lam)/(s2+lam)."""
+    height, width = g1.shape
+    r = disk.shape[0] // 2
+    p1 = np.pad(np.asarray(g1, np.float64), r, mode="symmetric")
+    p2 = np.pad(np.asarray(g2, np.float64), r, mode="symmetric")
+    out = np.empty((height, width, 2, 2))
+    for i in range(height):
+        for j in range(width):
+            g = np.stack([(disk * p1[i:i + 2 * r + 1, j:j + 2 * r + 1]).ravel(),
+                          (disk * p2[i:i + 2 * r + 1, j:j + 2 * r + 1]).ravel()], axis=1)
+            _, s, vt = np.linalg.svd(g, full_matrices=False)
+            v1, v2 = vt[0], vt[1]
+            e = (s[0] + lam) / (s[1] + lam)
+            gamma = ((s[0] * s[1] + lam2) / disk.sum()) ** alpha
+            out[i, j] = gamma * (e * np.outer(v1, v1) + np.outer(v2, v2) / e)
+    return out
+
+
+def kernel_regression(planes, c, *, h, radius, order):
+    """Steering kernel regression of (H, W, C) planes with (H, W, 2, 2) steering c:
+    per pixel, weights sqrt(det C_j) exp(-d^T C_j d / (2 h^2)) over the mirrored
+    window and a weighted least-squares polynomial fit. Returns the estimate and
+    the two derivative images (H, W, C) each."""
+    height, width, channels = planes.shape
+    pad = np.pad(np.asarray(planes, np.float64), ((radius, radius), (radius, radius), (0, 0)),
+                 mode="symmetric")
+    cpad = np.pad(c, ((radius, radius), (radius, radius), (0, 0), (0, 0)), mode="symmetric")
+    di, dj = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    offsets = np.stack([di.ravel(), dj.ravel()], axis=1).astype(float)
+    out = np.empty((3, height, width, channels))
+    for i in range(height):
+        for j in range(width):
+            cw = cpad[i:i + 2 * radius + 1, j:j + 2 * radius + 1].reshape(-1, 2, 2)
+            quad = np.einsum("ka,kab,kb->k", offsets, cw, offsets)
+            weights = np.sqrt(np.linalg.det(cw)) * np.exp(-quad / (2 * h * h))
+            window = pad[i:i + 2 * radius + 1, j:j + 2 * radius + 1].reshape(-1, channels)
+            beta = _fit(window, offsets, weights, order)
+            out[0, i, j] = beta[0]
+            if order >= 1:
+                out[1, i, j], out[2, i, j] = beta[1], beta[2]
+    return out[0], out[1], out[2]
+
+
+def lark(work, *, h, radius, order, steer, iterations, disk, lam=1.0, alpha=0.5):
+    """Iterative steering kernel regression of an (H, W, C) array in [0, 1], on the
+    0-255 scale: pilot gradients by order-2 classic regression (h 0.5, 5x5) of the
+    luminance, then `iterations` times steering from the current gradients and a
+    regression of the current estimate. Returns the estimate in [0, 1] units, each
+    channel clipped to its range in the input."""
+    y = np.asarray(work, np.float64) * 255.0
+    luma = (lambda a: a @ np.array([0.299, 0.587, 0.114])) if y.shape[2] == 3 else \
+        (lambda a: a.mean(axis=2))
+    identity = np.broadcast_to(np.eye(2), y.shape[:2] + (2, 2))
+    _, g1, g2 = kernel_regression(luma(y)[..., None], identity, h=0.5, radius=2, order=2)
+    z = y
+    for _ in range(iterations):
+        c = lark_steering(g1[..., 0], g2[..., 0], disk=disk, lam=lam, alpha=alpha) \
+            if steer else identity
+        z, d1, d2 = kernel_regression(z, c, h=h, radius=radius, order=order)
+        if order == 0:
+            _, d1, d2 = kernel_regression(z, identity, h=0.5, radius=2, order=2)
+        g1, g2 = luma(d1)[..., None], luma(d2)[..., None]
+    return np.clip(z / 255.0, work.min(axis=(0, 1)), work.max(axis=(0, 1)))

@@ -21,7 +21,7 @@ def run(name, image, **kwargs):
 
 
 def test_registry_is_what_the_package_exports():
-    assert set(METHODS) == {"median", "bilateral", "nlm"}
+    assert set(METHODS) == {"median", "bilateral", "lark", "nlm"}
     for name in METHODS:
         assert getattr(denoise, name) is REGISTRY[name].func
     for spec in REGISTRY.values():
