@@ -22,6 +22,13 @@ from denoise._config import set_threads
 from denoise.bench import clean_image, environment, noisy_image, score
 from denoise.filters import lark as L
 from denoise.io import iter_images, write_text
+from denoise.registry import REGISTRY
+
+
+def lark_settings(sigma, max_iterations):
+    """lark's own defaults at `sigma` (8-bit units) on a [0, 1] image."""
+    params = dict(REGISTRY["lark"].defaults, max_iterations=max_iterations)
+    return L.settings(sigma / 255.0, 1.0, **params)
 
 
 def trajectories(paths, sigma, max_iterations):
@@ -32,9 +39,7 @@ def trajectories(paths, sigma, max_iterations):
         noisy = noisy_image(clean, sigma * data_range / 255.0, index) / data_range
         work = noisy.astype(np.float32)
         work = work[..., None] if work.ndim == 2 else work
-        kwargs, _, level = L.settings(
-            sigma / 255.0, 1.0, order=2, h=None, radius=None, steering=True, iterations=None,
-            max_iterations=max_iterations, analysis_radius=5, lam=1.0, alpha=0.5)
+        kwargs, _, level = lark_settings(sigma, max_iterations)
         psnrs, stop = [], None
         for n, estimate, residual in L.iterate(work, iterations=max_iterations, **kwargs):
             est = np.clip(estimate.astype(np.float64), 0, 1).reshape(clean.shape) * data_range
@@ -88,9 +93,7 @@ def main(argv=None):
     noisy = (noisy_image(clean, 25.0, 0) / 255).astype(np.float32)
     L.lark(noisy[:64, :64], sigma=25 / 255)                 # compile
     start = time.perf_counter()
-    kwargs, count, level = L.settings(25 / 255, 1.0, order=2, h=None, radius=None,
-                                      steering=True, iterations=None, max_iterations=15,
-                                      analysis_radius=5, lam=1.0, alpha=0.5)
+    kwargs, count, level = lark_settings(25.0, REGISTRY["lark"].defaults["max_iterations"])
     n_done = 0
     for n_done, _, residual in L.iterate(noisy[..., None], iterations=count, **kwargs):
         if residual >= level:

@@ -299,10 +299,11 @@ def identity_steering(shape):
     return out
 
 
-def skr(planes, c, *, h, radius, order):
+def skr(planes, c, *, h, radius, order, gradients=True):
     """One steering kernel regression of `planes` (C, H, W) with steering `c`:
     the estimate (C, H, W) and its gradients (2, C, H, W) (by classic kernel
-    regression of the estimate when the order is 0)."""
+    regression of the estimate when the order is 0; left unset then unless
+    `gradients`)."""
     moments, _, index = _basis_tables(order)
     monomials = _monomials(radius, moments)
     zp = np.ascontiguousarray(np.pad(planes, ((0, 0), (radius, radius), (radius, radius)),
@@ -313,7 +314,7 @@ def skr(planes, c, *, h, radius, order):
     grad = np.empty((2,) + planes.shape, dtype=np.float32)
     _skr_kernel(zp, cp, monomials, index, radius, np.float32(-LOG2E / (2.0 * h * h)),
                 1e-9, out, grad)
-    if order == 0:
+    if order == 0 and gradients:
         for ch in range(planes.shape[0]):
             grad[0, ch], grad[1, ch] = ckr_gradients(out[ch])
     return out, grad
@@ -335,7 +336,7 @@ def iterate(work, *, h, radius, order, steer, analysis_radius, lam, alpha, itera
     for n in range(1, iterations + 1):
         c = steering(g1, g2, analysis_radius=analysis_radius, lam=lam, alpha=alpha) \
             if steer else identity_steering(y.shape[1:])
-        z, grad = skr(z, c, h=h, radius=radius, order=order)
+        z, grad = skr(z, c, h=h, radius=radius, order=order, gradients=steer)
         if steer:
             g1, g2 = _luma(grad[0]), _luma(grad[1])
         residual = float(np.mean((z.astype(np.float64) - y) ** 2))
