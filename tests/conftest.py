@@ -1,6 +1,8 @@
 """Shared fixtures: seeded random images of every supported dtype and layout."""
+import contextlib
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -19,6 +21,17 @@ def random_image(shape, dtype, seed=0):
     if dtype.kind == "u":
         return rng.integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)
     return rng.random(shape).astype(dtype)
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Run the block with `n` Numba threads (at most what the machine has)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def data_range(dtype):
