@@ -25,14 +25,14 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	@for m in median bilateral nlm lark; do \
+	@for m in median bilateral nlm lark weighted-median; do \
 	  echo "== $$m: sample_images/noisy -> out/$$m"; \
 	  $(BIN)/denoise run sample_images/noisy/*.png -o out/$$m -m $$m --sigma $(SIGMA8) --overwrite || exit 1; \
 	  $(BIN)/denoise run sample_images/noisy/*.tif -o out/$$m -m $$m --sigma $(SIGMA16) --overwrite || exit 1; \
 	done
 	@echo "== noisy input (PSNR/SSIM against sample_images/clean)"
 	@$(BIN)/denoise eval --clean sample_images/clean --denoised sample_images/noisy
-	@for m in median bilateral nlm lark; do \
+	@for m in median bilateral nlm lark weighted-median; do \
 	  echo "== $$m"; $(BIN)/denoise eval --clean sample_images/clean --denoised out/$$m || exit 1; \
 	done
 
@@ -72,7 +72,10 @@ bench: install-test
 	@echo "== LARK stopping rule against the best iteration counts, and speed"
 	@echo "python benchmarks/lark_stopping.py $(LARK_STOPPING) --output $(REPORT)/lark_stopping.md" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/lark_stopping.py $(LARK_STOPPING) --output $(REPORT)/lark_stopping.md
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --output BENCHMARKS.md
+	@echo "== Median family: speed against SciPy and OpenCV, impulse and mixed noise"
+	@echo "python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md" >> $(REPORT)/commands.txt
+	cache=$$(mktemp -d) && NUMBA_CACHE_DIR=$$cache $(BIN)/python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md; rc=$$?; rm -rf $$cache; exit $$rc
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

@@ -1,4 +1,4 @@
-"""Side-by-side benchmarks on a clean data set with seeded Gaussian noise.
+"""Side-by-side benchmarks on a clean data set with seeded noise (Gaussian by default).
 
 The protocol is the one of the published tables (../shared/datasets/README.md):
 
@@ -9,6 +9,11 @@ The protocol is the one of the published tables (../shared/datasets/README.md):
 * every method gets ``noisy / data_range`` (float64) and ``sigma / data_range``
   (the library's float convention), and its output, scaled back, is clipped to
   the data range before PSNR (peak = data range) and SSIM.
+
+Other noise (``noise=``): "salt-pepper" sweeps the impulse density instead of
+sigma (a fraction of the pixels set to 0 or the top of the range, half each,
+from the same seeded generator) and methods get no sigma; "mixed" adds the
+Gaussian noise, then impulses of a fixed `density`, and methods get sigma.
 
 Methods run image by image in turn (rotating their order), so drift on a noisy
 machine hits all of them alike. Timings cover the method call only, after a
@@ -38,6 +43,7 @@ from ._image import data_range_of, split_alpha
 from .errors import DenoiseError, InvalidParameterError
 from .io import iter_images, read_image
 from .metrics import psnr, ssim
+from .noise import impulses
 from .registry import get_filter
 
 WARMUP_SIZE = 64          # side of the warm-up crop, in pixels
@@ -80,7 +86,7 @@ class BenchResult:
     """Everything one `denoise bench` run measured, and how."""
 
     dataset: str
-    sigmas: list
+    sigmas: list                   # the swept noise levels: sigma, or the impulse density
     methods: list
     threads: int
     data_range: float
@@ -91,6 +97,23 @@ class BenchResult:
     montage: dict = field(default_factory=dict)         # sigma -> {label: image}
     montage_image: str = ""
     environment: dict = field(default_factory=dict)
+    noise: str = "gaussian"        # NOISE_KINDS
+    density: float = 0.0           # impulse density of "mixed" noise
+
+    @property
+    def symbol(self):
+        """What the swept level is: σ, or p (impulse density) for salt-pepper."""
+        return "p" if self.noise == "salt-pepper" else "σ"
+
+    def describe_noise(self):
+        """The noise in words, for headers."""
+        levels = ", ".join(f"{s:g}" for s in self.sigmas)
+        if self.noise == "salt-pepper":
+            return f"salt-pepper noise, impulse density {levels}"
+        if self.noise == "mixed":
+            return (f"mixed noise: sigma {levels} (image units), then "
+                    f"{self.density:g} impulse density")
+        return f"sigma {levels} (image units)"
 
     def summaries(self, images=None):
         """Summary rows (noisy input first, then methods in run order) per sigma.
@@ -122,6 +145,7 @@ class BenchResult:
                    threads=data["threads"], data_range=data["data_range"],
                    images=data["images"], montage_image=data["montage_image"],
                    environment=data["environment"], first_call=data["first_call_s"],
+                   noise=data.get("noise", "gaussian"), density=data.get("density", 0.0),
                    noisy=[s for s in samples if s.method == "noisy"],
                    samples=[s for s in samples if s.method != "noisy"])
 
@@ -131,6 +155,7 @@ class BenchResult:
                 "threads": self.threads, "data_range": self.data_range,
                 "images": self.images, "montage_image": self.montage_image,
                 "environment": self.environment, "first_call_s": self.first_call,
+                "noise": self.noise, "density": self.density,
                 "summary": [asdict(r) for r in self.summaries()],
                 "samples": [asdict(s) for s in self.noisy + self.samples]}
 
@@ -155,14 +180,30 @@ def clean_image(path):
     return image.astype(np.float64), data_range
 
 
-def noisy_image(clean, sigma, index):
-    """The protocol's noisy image: clean + N(0, sigma^2), seed = index, not clipped."""
-    return clean + np.random.default_rng(index).normal(0.0, sigma, clean.shape)
+NOISE_KINDS = ("gaussian", "salt-pepper", "mixed")
+
+
+def noisy_image(clean, sigma, index, noise="gaussian", density=0.0, top=255.0):
+    """The protocol's noisy image: clean + N(0, sigma^2), seed = index, not clipped.
+
+    salt-pepper: `sigma` is the impulse density instead, and impulses are 0 or
+    `top` (the data range); mixed: the Gaussian noise, then impulses of `density`.
+    """
+    rng = np.random.default_rng(index)
+    if noise == "salt-pepper":
+        return impulses(clean.copy(), sigma, rng, top)
+    noisy = clean + rng.normal(0.0, sigma, clean.shape)
+    return impulses(noisy, density, rng, top) if noise == "mixed" else noisy
+
+
+def method_sigma(noise, level, data_range):
+    """The sigma a method is given (library float units): none for salt-pepper."""
+    return None if noise == "salt-pepper" else level / data_range
 
 
 def denoise_scaled(spec, noisy, sigma, data_range):
     """Run `spec` the library's way (float on [0, 1]) and return clipped image units."""
-    out = spec.func(noisy / data_range, sigma=sigma / data_range)
+    out = spec.func(noisy / data_range, sigma=None if sigma is None else sigma / data_range)
     return np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)
 
 
@@ -173,15 +214,18 @@ def score(clean, estimate, data_range):
 
 
 def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threads=None,
-              montage_image=None, progress=False):
+              montage_image=None, progress=False, noise="gaussian", density=0.0):
     """Benchmark `methods` (registry names) on `dataset` at each sigma (image units).
 
     `method_limits` maps a method to the number of first images it runs on (slow
-    references). Returns a :class:`BenchResult`.
+    references). `noise` is one of NOISE_KINDS; for salt-pepper `sigmas` are the
+    impulse densities, for mixed `density` is the impulse density added to each
+    sigma. Returns a :class:`BenchResult`.
     """
     from tqdm import tqdm
 
     specs = [get_filter(m) for m in methods]
+    _check_noise(noise, sigmas, density, specs)
     method_limits = dict(method_limits or {})
     unknown = set(method_limits) - set(methods)
     if unknown:
@@ -192,7 +236,7 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
     result = BenchResult(dataset=str(dataset), sigmas=list(sigmas), methods=list(methods),
                          threads=get_threads(), data_range=0.0,
                          images=[name for name, _ in files],
-                         environment=environment())
+                         environment=environment(), noise=noise, density=density)
     result.montage_image = montage_image or files[0][0]
     if result.montage_image not in result.images:
         raise InvalidParameterError(
@@ -203,11 +247,11 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
     first = _load_first(files)
     with bar:
         for sigma in sigmas:
-            _warm_up(specs, first, sigma, result.first_call)
+            _warm_up(specs, first, sigma, result)
             for index, (name, path) in enumerate(files):
                 clean, data_range = clean_image(path)
                 result.data_range = data_range
-                noisy = noisy_image(clean, sigma, index)
+                noisy = noisy_image(clean, sigma, index, noise, density, data_range)
                 keep = name == result.montage_image
                 base = np.clip(noisy, 0.0, data_range)
                 result.noisy.append(Sample("noisy", sigma, name, index, _pixels(clean),
@@ -219,10 +263,11 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
                     if index >= quota[spec.name]:
                         continue
                     try:
-                        out, seconds, peak = _timed(spec, noisy, sigma, data_range)
+                        out, seconds, peak = _timed(
+                            spec, noisy, method_sigma(noise, sigma, data_range), data_range)
                     except Exception as exc:
-                        raise DenoiseError(f"{spec.name} failed on {path} at sigma "
-                                           f"{sigma:g}: {exc}") from exc
+                        raise DenoiseError(f"{spec.name} failed on {path} at "
+                                           f"{result.symbol}={sigma:g}: {exc}") from exc
                     result.samples.append(Sample(
                         spec.name, sigma, name, index, _pixels(clean),
                         *score(clean, out, data_range), seconds, peak))
@@ -267,27 +312,47 @@ def _load_first(files):
     return clean[:WARMUP_SIZE, :WARMUP_SIZE], data_range
 
 
-def _warm_up(specs, first, sigma, first_call):
-    """One call per method on a crop (compiles this sigma's code paths)."""
+def _check_noise(noise, levels, density, specs):
+    """Raise InvalidParameterError: unknown kind, bad levels, a method left without sigma."""
+    if noise not in NOISE_KINDS:
+        raise InvalidParameterError(
+            f"unknown noise {noise!r}; choose from: {', '.join(NOISE_KINDS)}")
+    if noise == "salt-pepper":
+        if any(not 0.0 < p <= 1.0 for p in levels):
+            raise InvalidParameterError("salt-pepper levels are impulse densities in (0, 1]")
+        blind = [s.name for s in specs if s.needs_sigma()]
+        if blind:
+            raise InvalidParameterError(
+                f"{', '.join(blind)} need{'s' if len(blind) == 1 else ''} sigma, which "
+                f"salt-pepper noise does not give; "
+                f"choose methods with -m (median, adaptive-median...)")
+    if noise == "mixed" and not 0.0 < density <= 1.0:
+        raise InvalidParameterError(f"mixed noise needs an impulse density in (0, 1], "
+                                    f"got {density:g}")
+
+
+def _warm_up(specs, first, sigma, result):
+    """One call per method on a crop (compiles this level's code paths)."""
     crop, data_range = first
-    noisy = noisy_image(crop, sigma, 0)
+    noisy = noisy_image(crop, sigma, 0, result.noise, result.density, data_range)
+    given = None if result.noise == "salt-pepper" else sigma
     for spec in specs:
         start = time.perf_counter()
         try:
-            denoise_scaled(spec, noisy, sigma, data_range)
+            denoise_scaled(spec, noisy, given, data_range)
         except Exception as exc:
-            raise DenoiseError(f"{spec.name} failed on the warm-up crop at sigma "
-                               f"{sigma:g}: {exc}") from exc
-        first_call.setdefault(spec.name, time.perf_counter() - start)
+            raise DenoiseError(f"{spec.name} failed on the warm-up crop at "
+                               f"{result.symbol}={sigma:g}: {exc}") from exc
+        result.first_call.setdefault(spec.name, time.perf_counter() - start)
 
 
 def _timed(spec, noisy, sigma, data_range):
-    """Run one call: (clipped output in image units, seconds, peak memory rise MB)."""
+    """Run one call (`sigma` in library float units or None): (clipped output in image
+    units, seconds, peak memory rise MB)."""
     scaled = noisy / data_range
-    low = sigma / data_range
     before = _reset_peak()
     start = time.perf_counter()
-    out = spec.func(scaled, sigma=low)
+    out = spec.func(scaled, sigma=sigma)
     seconds = time.perf_counter() - start
     peak = _peak_rise(before)
     out = np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)

@@ -11,6 +11,7 @@ import click
 from . import __version__
 from . import options as opt
 from .errors import DenoiseError, InvalidParameterError, MissingSigmaError
+from .noise import KINDS as NOISE_KINDS
 from .registry import REFERENCE_PREFIX, REGISTRY, coerce_params, get_filter, our_methods
 from .regress import DEFAULT_BASELINE, DEFAULT_SAMPLES
 
@@ -87,33 +88,40 @@ def methods(method):
 @main.command()
 @opt.inputs_arg
 @opt.output_opt
-@click.option("--kind", type=click.Choice(["gaussian", "poisson", "salt-pepper", "speckle"]),
-              default="gaussian", show_default=True, help="Noise model.")
+@click.option("--kind", type=click.Choice(list(NOISE_KINDS)),
+              default="gaussian", show_default=True,
+              help="Noise model; mixed is gaussian, then salt-pepper impulses.")
 @click.option("--level", type=float, default=25.0, show_default=True,
-              help="gaussian: sigma in image units; poisson: photons at full scale; "
-                   "salt-pepper: fraction of samples; speckle: relative sigma.")
+              help="gaussian and mixed: sigma in image units; poisson: photons at full "
+                   "scale; salt-pepper: fraction of samples; speckle: relative sigma.")
+@click.option("--density", type=float, default=0.1, show_default=True,
+              help="mixed only: fraction of samples turned into impulses (0 or the top "
+                   "of the range, half each).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed; the k-th file (sorted order) uses SEED + k.")
 @opt.recursive_opt
 @opt.overwrite_opt
 @opt.skip_existing_opt
 @click.pass_context
-def noise(ctx, inputs, output, kind, level, seed, recursive, overwrite, skip_existing):
+def noise(ctx, inputs, output, kind, level, density, seed, recursive, overwrite,
+          skip_existing):
     """Add seeded synthetic noise to images (test data for the filters).
 
     \b
     Example:
       denoise noise clean.png -o noisy.png --kind gaussian --level 25 --seed 1
+      denoise noise clean/ -o noisy/ --kind mixed --level 15 --density 0.1
     """
     from .batch import run_jobs
     from .noise import add_noise
 
     try:
-        add_noise(_tiny(), kind, level, seed=seed)           # validate once, up front
+        add_noise(_tiny(), kind, level, seed=seed, density=density)   # validate up front
     except DenoiseError as exc:
         raise click.UsageError(str(exc)) from None
     report = run_jobs(_plan(inputs, output, recursive),
-                      lambda image, k: add_noise(image, kind, level, seed=seed + k),
+                      lambda image, k: add_noise(image, kind, level, seed=seed + k,
+                                                 density=density),
                       overwrite=overwrite, skip_existing=skip_existing,
                       progress=not ctx.obj["quiet"], on_error=_error)
     _summary(ctx, report)
@@ -159,7 +167,14 @@ def evaluate(ctx, clean, denoised, fmt):
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of clean images (e.g. ../shared/datasets/Set12).")
 @click.option("--sigma", "sigmas", default="25", show_default=True, callback=opt.number_list,
-              help="Comma-separated noise levels in the images' units, e.g. 15,25,50.")
+              help="Comma-separated noise levels in the images' units, e.g. 15,25,50; "
+                   "with --noise salt-pepper, impulse densities, e.g. 0.1,0.3,0.5.")
+@click.option("--noise", type=click.Choice(["gaussian", "salt-pepper", "mixed"]),
+              default="gaussian", show_default=True,
+              help="gaussian: N(0, sigma^2); salt-pepper: impulses only (methods get no "
+                   "sigma); mixed: N(0, sigma^2), then impulses of --density.")
+@click.option("--density", type=click.FloatRange(0, 1, min_open=True), default=0.1,
+              show_default=True, help="Impulse density of --noise mixed (fraction of pixels).")
 @click.option("-m", "--method", "methods", multiple=True, type=click.Choice(sorted(REGISTRY)),
               metavar="METHOD", help="Method to run, repeatable (default: all of ours; "
                                      "`denoise methods` lists them).")
@@ -179,12 +194,13 @@ def evaluate(ctx, clean, denoised, fmt):
               help="Image shown side by side in the report (default: the first).")
 @opt.overwrite_opt
 @click.pass_context
-def bench(ctx, dataset, sigmas, methods, against, limit, limit_method, threads, report,
-          montage_image, overwrite):
+def bench(ctx, dataset, sigmas, noise, density, methods, against, limit, limit_method,
+          threads, report, montage_image, overwrite):
     """Benchmark methods side by side on a clean data set with seeded noise.
 
     Noise: clean + N(0, sigma^2), seed = the image's index in sorted order, not
-    clipped; outputs are clipped to the data range, then scored (PSNR, SSIM). Every
+    clipped (or impulses: --noise salt-pepper / mixed); outputs are clipped to
+    the data range, then scored (PSNR, SSIM). Every
     method sees the same noisy images; they run image by image in turn. Prints a
     table: mean PSNR/SSIM, median seconds per image, Mpx/s, peak memory and the
     first call's time (compilation) for each method and sigma. --threads applies
@@ -194,6 +210,7 @@ def bench(ctx, dataset, sigmas, methods, against, limit, limit_method, threads, 
     Examples:
       denoise bench --dataset ../shared/datasets/Set12 --sigma 15,25,50 --report report/
       denoise bench --dataset data/ -m bilateral --against ref:opencv-bilateral --threads 1
+      denoise bench --dataset data/ --noise salt-pepper --sigma 0.1,0.3 -m adaptive-median
     """
     from .bench import run_bench
     from .report import header, table, write_report
@@ -206,7 +223,7 @@ def bench(ctx, dataset, sigmas, methods, against, limit, limit_method, threads, 
     try:
         result = run_bench(dataset, sigmas, names, limit=limit, method_limits=limits,
                            threads=threads, montage_image=montage_image,
-                           progress=not ctx.obj["quiet"])
+                           progress=not ctx.obj["quiet"], noise=noise, density=density)
     except InvalidParameterError as exc:
         raise click.UsageError(str(exc)) from None
     except DenoiseError as exc:               # a file that cannot be read, a method failing

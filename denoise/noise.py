@@ -1,29 +1,32 @@
-"""Noise synthesis: seeded gaussian, poisson, salt-and-pepper and speckle noise."""
+"""Noise synthesis: seeded gaussian, poisson, salt-and-pepper, speckle and mixed noise."""
 import numpy as np
 
 from ._image import from_working, intensity_to_working, to_working
 from ._validate import check_int, check_positive
 from .errors import InvalidParameterError
 
-KINDS = ("gaussian", "poisson", "salt-pepper", "speckle")
+KINDS = ("gaussian", "poisson", "salt-pepper", "speckle", "mixed")
 
 
-def add_noise(image, kind="gaussian", level=25.0, *, seed=0, clip=None):
+def add_noise(image, kind="gaussian", level=25.0, *, seed=0, clip=None, density=0.1):
     """Return a noisy copy of `image` (same shape and dtype; alpha untouched).
 
     Parameters
     ----------
     image : ndarray, shape (H, W) or (H, W, C)
         uint8, uint16, float16, float32 or float64.
-    kind : {"gaussian", "poisson", "salt-pepper", "speckle"}, default "gaussian"
+    kind : {"gaussian", "poisson", "salt-pepper", "speckle", "mixed"}, default "gaussian"
         gaussian: ``x + N(0, level^2)``. poisson: photon noise with `level`
         photons at the top of the data range (0-255, 0-65535 or 0-1), so lower is
         noisier. salt-pepper: a fraction `level` of the samples set to 0 or to
         the top of the range, half each. speckle: ``x (1 + N(0, level^2))``.
+        mixed: gaussian with sigma `level`, then salt-pepper with `density`.
     level : float, default 25.0
-        gaussian: sigma in the image's units (0-255 for uint8, 0-65535 for uint16,
+        gaussian and mixed: sigma in the image's units (0-255 for uint8, 0-65535 for uint16,
         data units for float); poisson: photons at full scale, > 0; salt-pepper:
         fraction of samples in [0, 1]; speckle: relative sigma, > 0.
+    density : float, default 0.1
+        mixed only: fraction of samples turned into impulses, in [0, 1].
     seed : int, default 0
         Seed of ``numpy.random.default_rng``; the same seed gives the same noise.
     clip : bool, optional
@@ -38,17 +41,19 @@ def add_noise(image, kind="gaussian", level=25.0, *, seed=0, clip=None):
         raise InvalidParameterError(f"unknown noise kind {kind!r}; choose from: {', '.join(KINDS)}")
     seed = check_int("seed", seed, minimum=0)
     level = _check_level(kind, level)
+    if kind == "mixed":
+        density = _check_level("salt-pepper", density)
     work, layout = to_working(image)
     rng = np.random.default_rng(seed)
     x = work.astype(np.float64)           # working units: the data range is [0, 1]
-    if kind == "gaussian":
+    if kind in ("gaussian", "mixed"):
         x += rng.normal(0.0, intensity_to_working(level, layout), size=x.shape)
+        if kind == "mixed":
+            impulses(x, density, rng, 1.0)
     elif kind == "poisson":
         x = rng.poisson(np.clip(x, 0, None) * level) / level
     elif kind == "salt-pepper":
-        u = rng.random(x.shape)
-        x[u < level / 2] = 0.0
-        x[(u >= level / 2) & (u < level)] = 1.0
+        impulses(x, level, rng, 1.0)
     else:
         x *= 1.0 + rng.normal(0.0, level, size=x.shape)
     if clip:
@@ -56,10 +61,18 @@ def add_noise(image, kind="gaussian", level=25.0, *, seed=0, clip=None):
     return from_working(x.astype(np.float32), layout)
 
 
+def impulses(x, density, rng, top):
+    """Set a fraction `density` of the samples of `x` to 0 or `top`, half each (in place)."""
+    u = rng.random(x.shape)
+    x[u < density / 2] = 0.0
+    x[(u >= density / 2) & (u < density)] = top
+    return x
+
+
 def _check_level(kind, level):
     if kind == "salt-pepper":
         if not isinstance(level, (int, float)) or not 0.0 <= level <= 1.0:
             raise InvalidParameterError(
-                f"salt-pepper level is a fraction of samples in [0, 1], got {level!r}")
+                f"impulse density is a fraction of samples in [0, 1], got {level!r}")
         return float(level)
     return check_positive("level", level)

@@ -295,10 +295,10 @@ def scipy_median(image, *, sigma: float | None = None, size: int | None = None):
     p = fill_from_sigma(_size_rule, sigma, _range(image), size=size)
     size = _check_odd("size", p["size"], 101)
 
-    def call(arr, layout):
-        shape = (size, size) + (1,) * (arr.ndim - 2)
-        return median_filter(arr, size=shape, mode="reflect")
-    return _apply(image, call)
+    from .filters.median import map_planes
+
+    check_image(image)            # per plane in the image's own dtype, like ours: exact
+    return map_planes(image, lambda plane: median_filter(plane, size=size, mode="reflect"))
 
 
 # --- OpenCV -----------------------------------------------------------------------

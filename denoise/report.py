@@ -27,7 +27,7 @@ def table(result, images=None):
     """The summary as an aligned text table (stdout)."""
     rows = [[_cell(getattr(r, key), key) for key, _ in _COLUMNS]
             for r in result.summaries(images)]
-    head = [title for _, title in _COLUMNS]
+    head = [result.symbol if key == "sigma" else title for key, title in _COLUMNS]
     widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
                        for i, (h, w) in enumerate(zip(head, widths)))]
@@ -40,8 +40,8 @@ def table(result, images=None):
 def header(result):
     """One paragraph: data set, images, threads, machine, date."""
     env = result.environment
-    return (f"{Path(result.dataset).name}: {len(result.images)} images, sigma "
-            f"{', '.join(f'{s:g}' for s in result.sigmas)} (image units), "
+    return (f"{Path(result.dataset).name}: {len(result.images)} images, "
+            f"{result.describe_noise()}, "
             f"{result.threads} thread(s); {env.get('cpu', '?')}, {env.get('cores', '?')} "
             f"cores, Python {env.get('python', '?')}; {env.get('date', '')}")
 
@@ -93,7 +93,9 @@ def markdown(result, title=None):
     """A BENCHMARKS.md section: PSNR/SSIM per sigma, timing, comparisons."""
     lines = [f"### {title or Path(result.dataset).name}", "", header(result) + ".", ""]
     pivot = _pivot(result)
-    lines += ["| method | " + " | ".join(f"σ={s:g} PSNR / SSIM" for s in result.sigmas) + " |",
+    symbol = result.symbol
+    lines += ["| method | " + " | ".join(f"{symbol}={s:g} PSNR / SSIM" for s in result.sigmas)
+              + " |",
               "| --- |" + " --- |" * len(result.sigmas)]
     for method, cells in pivot:
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -101,14 +103,14 @@ def markdown(result, title=None):
     if common is not None:
         lines += ["", f"Some methods ran on fewer images (n column below); on the "
                       f"{len(common)} images every method ran:", "",
-                  "| method | " + " | ".join(f"σ={s:g}" for s in result.sigmas) + " |",
+                  "| method | " + " | ".join(f"{symbol}={s:g}" for s in result.sigmas) + " |",
                   "| --- |" + " --- |" * len(result.sigmas)]
         for method, cells in _pivot(result, common):
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
     lines += ["", f"Speed and memory ({result.threads} thread(s); median s per image, "
                   "Mpx/s over all images, peak = largest rise of the resident set in a call, "
                   "first call = compilation and imports):", "",
-              "| method | σ | n | s/image | Mpx/s | peak MB | first call s |",
+              f"| method | {symbol} | n | s/image | Mpx/s | peak MB | first call s |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in result.summaries():
         if r.method != "noisy":
@@ -119,7 +121,7 @@ def markdown(result, title=None):
     if rows:
         lines += ["", "Ours against the references of the same family (PSNR/SSIM gain; "
                       "speed = reference time / our time, > 1 means ours is faster):", "",
-                  "| ours | reference | σ | ΔPSNR dB | ΔSSIM | speed |",
+                  f"| ours | reference | {symbol} | ΔPSNR dB | ΔSSIM | speed |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for ours, ref, sigma, dp, ds, ratio in rows:
             speed = f"{ratio:.2f}x" if ratio else "n/a"
@@ -190,7 +192,8 @@ def _plots(result, folder):
         points = [(r.sigma, r.psnr) for r in summaries if r.method == method]
         style = "--" if REGISTRY[method].is_reference else "-"
         ax.plot(*zip(*points), style, marker="o", label=method, color=color[method])
-    ax.set_xlabel("noise sigma (image units)")
+    ax.set_xlabel("impulse density" if result.noise == "salt-pepper"
+                  else "noise sigma (image units)")
     ax.set_ylabel("mean PSNR (dB)")
     ax.set_title(f"{Path(result.dataset).name}: PSNR against noise level")
     ax.grid(alpha=0.3)
@@ -262,10 +265,11 @@ def _html(result, plots):
              "tr.ref td{color:#555}img{max-width:100%}</style></head><body>",
              f"<h1>denoise bench: {esc(Path(result.dataset).name)}</h1>",
              f"<p>{esc(header(result))}</p>",
-             "<p>Protocol: noisy = clean + N(0, σ²), seed = image index in sorted order, "
-             "not clipped; outputs clipped to the data range; PSNR and SSIM "
-             "(scikit-image, 7x7 window) averaged over images. Times: median per image "
-             "after a warm-up; first call = compilation and imports.</p>",
+             "<p>Protocol: noisy = clean + N(0, σ²) (salt-pepper: a fraction p of the "
+             "pixels set to 0 or the top of the range; mixed: N(0, σ²), then impulses), "
+             "seed = image index in sorted order, not clipped; outputs clipped to the "
+             "data range; PSNR and SSIM (scikit-image, 7x7 window) averaged over images. "
+             "Times: median per image after a warm-up; first call = compilation and imports.</p>",
              "<h2>Results</h2>", _html_table(result, result.summaries())]
     common = result.common_images()
     if common is not None:

@@ -204,3 +204,44 @@ def test_summarize_writes_benchmarks_md(runner, dataset, tmp_path):
     parser.feed((reports / "index.html").read_text())
     assert parser.links == ["tiny/index.html"]
     assert (reports / "tiny" / "index.html").is_file()
+
+
+def test_impulse_noise_protocols(dataset):
+    """salt-pepper: impulses only, seed = index; mixed: the Gaussian image, then impulses."""
+    clean, _ = clean_image(iter_images(dataset)[0])
+    salt = noisy_image(clean, 0.3, 0, "salt-pepper", top=255.0)
+    changed = salt != clean
+    assert set(np.unique(salt[changed])) <= {0.0, 255.0}
+    assert abs(((salt == 0) | (salt == 255)).mean() - 0.3) < 0.05
+    mixed = noisy_image(clean, 15.0, 0, "mixed", 0.1, 255.0)
+    gaussian = noisy_image(clean, 15.0, 0)
+    kept = (mixed != 0) & (mixed != 255)
+    np.testing.assert_array_equal(mixed[kept], gaussian[kept])
+    assert abs(1 - kept.mean() - 0.1) < 0.03
+
+
+def test_bench_salt_pepper_and_mixed(runner, dataset, tmp_path):
+    result = invoke(runner, "bench", "--dataset", dataset, "--noise", "salt-pepper",
+                    "--sigma", "0.2", "-m", "median", "-m", "adaptive-median",
+                    "--against", "scipy-median", "--report", tmp_path / "sp")
+    assert result.exit_code == 0, result.output
+    assert "salt-pepper noise, impulse density 0.2" in result.stdout
+    data = json.loads((tmp_path / "sp" / "results.json").read_text())
+    assert data["noise"] == "salt-pepper"
+    by = {s["method"]: s for s in data["summary"]}
+    assert by["adaptive-median"]["psnr"] > by["median"]["psnr"] > by["noisy"]["psnr"]
+    assert by["median"]["psnr"] == by["ref:scipy-median"]["psnr"]     # no sigma: size 3
+    result = invoke(runner, "bench", "--dataset", dataset, "--noise", "mixed", "--sigma", "15",
+                    "--density", "0.1", "-m", "weighted-median", "--against", "none")
+    assert result.exit_code == 0, result.output
+    assert "mixed noise: sigma 15 (image units), then 0.1 impulse density" in result.stdout
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--noise", "salt-pepper", "--sigma", "0.1", "-m", "nlm"], "nlm needs sigma"),
+    (["--noise", "salt-pepper", "--sigma", "25", "-m", "median"], "impulse densities"),
+    (["--noise", "mixed", "--density", "0"], "density"),
+])
+def test_bench_noise_errors(runner, dataset, args, match):
+    result = invoke(runner, "bench", "--dataset", dataset, "--against", "none", *args)
+    assert result.exit_code == 2 and match in result.output

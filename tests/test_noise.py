@@ -61,3 +61,20 @@ def test_alpha_untouched():
 def test_errors(kind, level, match):
     with pytest.raises(InvalidParameterError, match=match):
         add_noise(np.zeros((4, 4), np.uint8), kind, level)
+
+
+def test_mixed_is_gaussian_then_impulses():
+    image = np.full((300, 300), 0.5)
+    noisy = add_noise(image, "mixed", 0.05, seed=3, density=0.2)
+    impulse = (noisy == 0.0) | (noisy == 1.0)
+    assert abs(impulse.mean() - 0.2) < 0.01
+    assert abs((noisy == 1.0).mean() - 0.1) < 0.01
+    rest = noisy[~impulse]
+    assert abs(rest.std() - 0.05) < 0.002 and abs(rest.mean() - 0.5) < 0.002
+    gaussian = add_noise(image, "gaussian", 0.05, seed=3)     # same draws, then impulses
+    np.testing.assert_array_equal(noisy[~impulse], gaussian[~impulse])
+
+
+def test_mixed_density_is_checked():
+    with pytest.raises(InvalidParameterError, match="impulse density"):
+        add_noise(np.zeros((4, 4)), "mixed", 10.0, density=1.5)

@@ -1,0 +1,174 @@
+"""adaptive-median and weighted-median: analytic cases, brute-force references, errors."""
+import numpy as np
+import pytest
+
+from denoise import InvalidParameterError, MissingSigmaError, adaptive_median, median, \
+    weighted_median
+from denoise.filters.weighted_median import select_weighted
+
+from conftest import random_image, threads
+
+
+def brute_adaptive(image, min_radius, max_radius):
+    """Gonzalez-Woods levels A and B, pixel by pixel on the mirrored image."""
+    padded = np.pad(image.astype(np.float64), max_radius, mode="symmetric")
+    out = np.empty(image.shape)
+    for i in range(image.shape[0]):
+        for j in range(image.shape[1]):
+            z = padded[i + max_radius, j + max_radius]
+            for r in range(min_radius, max_radius + 1):
+                w = padded[i + max_radius - r:i + max_radius + r + 1,
+                           j + max_radius - r:j + max_radius + r + 1]
+                low, med, high = w.min(), np.median(w), w.max()
+                out[i, j] = med
+                if low < med < high:
+                    out[i, j] = z if low < z < high else med
+                    break
+    return out.astype(image.dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("radii", [(1, 1), (1, 3), (2, 4)])
+def test_adaptive_equals_brute_force(dtype, radii):
+    image = random_image((23, 19), dtype, seed=sum(radii))
+    top = image.max()
+    rng = np.random.default_rng(1)
+    u = rng.random(image.shape)                  # salt and pepper on top of the texture
+    image[u < 0.15] = 0
+    image[u > 0.85] = top
+    np.testing.assert_array_equal(adaptive_median(image, min_radius=radii[0],
+                                                  max_radius=radii[1]),
+                                  brute_adaptive(image, *radii))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_adaptive_leaves_an_impulse_free_image_unchanged(dtype):
+    """Flat areas, straight edges and block corners are not impulses: nothing changes.
+
+    (A pixel that is the strict extreme of its window, such as the corner of a
+    ramp, does look like an impulse to the filter; that is the algorithm.)
+    """
+    y, x = np.mgrid[0:40, 0:48]
+    for image in (np.full((20, 20), 100), np.where(x < 17, 30, 220),
+                  np.where((x // 8 + y // 8) % 2, 10, 200), 40 + 20 * (y // 5)):
+        image = image.astype(dtype)
+        np.testing.assert_array_equal(adaptive_median(image), image)
+
+
+def test_adaptive_removes_an_isolated_impulse_exactly():
+    x = np.arange(30)[None, :] * np.ones((30, 1), int)
+    image = np.where(x < 13, 60, 180).astype(np.uint8)        # two flat halves
+    noisy = image.copy()
+    noisy[14, 15] = 255                                       # next to the edge
+    noisy[3, 5] = 0
+    noisy[0, 29] = 0                                          # in a corner
+    np.testing.assert_array_equal(adaptive_median(noisy), image)
+
+
+def test_adaptive_beats_median_on_dense_impulses():
+    y, x = np.mgrid[0:64, 0:64]
+    clean = (128 + 60 * np.sin(x / 6.0) * np.cos(y / 9.0)).astype(np.uint8)
+    noisy = clean.copy()
+    u = np.random.default_rng(0).random(clean.shape)
+    noisy[u < 0.2] = 0
+    noisy[u > 0.8] = 255
+    err_adaptive = np.abs(adaptive_median(noisy, max_radius=5).astype(int) - clean).mean()
+    err_median = np.abs(median(noisy, radius=2).astype(int) - clean).mean()
+    assert err_adaptive < 0.5 * err_median
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"max_radius": 0}, "max_radius must be an integer >= 1"),
+    ({"max_radius": 16}, "max_radius must be an integer <= 15"),
+    ({"min_radius": 4, "max_radius": 3}, "min_radius must be an integer <= 3"),
+    ({"min_radius": 1.5}, "min_radius must be an integer"),
+])
+def test_adaptive_parameter_errors(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        adaptive_median(np.zeros((8, 8), np.uint8), **kwargs)
+
+
+# --- weighted median ----------------------------------------------------------------
+
+def brute_weighted_median(values, weights):
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order].astype(np.float64))
+    return values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 9, 121])
+def test_select_weighted_equals_sorting(n):
+    rng = np.random.default_rng(n)
+    for trial in range(200):
+        values = rng.integers(0, 4 if trial % 2 else 1000, n).astype(np.float32)
+        weights = rng.random(n).astype(np.float32) * (rng.random(n) < 0.7)
+        weights[rng.integers(n)] += 0.1
+        expected = brute_weighted_median(values, weights)
+        assert select_weighted(values.copy(), weights.copy(), n) == expected
+
+
+@pytest.mark.parametrize("search", [1, 2, 4])
+@pytest.mark.parametrize("shape", [(17, 23), (12, 15, 3)])
+def test_uniform_weights_give_the_plain_median(search, shape):
+    """With h huge every weight is exactly 1: the plain median of the search window."""
+    image = random_image(shape, np.float32, seed=search)
+    out = weighted_median(image, h=1e30, search=search, prefilter=False)
+    np.testing.assert_array_equal(out, median(image, radius=search))
+
+
+@pytest.mark.parametrize("prefilter", [True, False])
+@pytest.mark.parametrize("correlation", [True, False])
+def test_constant_image_stays_constant(prefilter, correlation):
+    image = np.full((20, 18, 3), 173, np.uint8)
+    out = weighted_median(image, sigma=20, prefilter=prefilter, correlation=correlation)
+    np.testing.assert_array_equal(out, image)
+
+
+def test_weights_follow_patch_similarity():
+    """Two flat halves with noise: the weighted median keeps the step; the mean would blur."""
+    rng = np.random.default_rng(0)
+    clean = np.where(np.arange(40)[None, :] < 20, 0.2, 0.8) * np.ones((40, 1))
+    noisy = (clean + rng.normal(0, 0.05, clean.shape)).astype(np.float32)
+    out = weighted_median(noisy, sigma=0.05, search=5)
+    assert np.abs(out - clean).mean() < 0.5 * np.abs(noisy - clean).mean()
+    assert np.abs(out[:, 17:23] - clean[:, 17:23]).max() < 0.2
+
+
+def test_one_thread_equals_two_threads():
+    image = random_image((31, 27, 3), np.float32, seed=9)
+    for kwargs in ({"sigma": 0.1}, {"sigma": 0.1, "correlation": True}):
+        with threads(1):
+            one = weighted_median(image, **kwargs)
+        with threads(2):
+            two = weighted_median(image, **kwargs)
+        np.testing.assert_array_equal(one, two)
+    with threads(1):
+        one = adaptive_median(image)
+    with threads(2):
+        two = adaptive_median(image)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_bands_do_not_change_the_result(monkeypatch):
+    import denoise.filters.weighted_median as module
+
+    image = random_image((29, 16), np.float32, seed=4)
+    whole = weighted_median(image, sigma=0.1)
+    monkeypatch.setattr(module, "BAND_FLOATS", 121 * 16 * 3)     # bands of 3 rows
+    np.testing.assert_array_equal(weighted_median(image, sigma=0.1), whole)
+
+
+def test_weighted_median_needs_sigma_or_h():
+    with pytest.raises(MissingSigmaError, match="h"):
+        weighted_median(np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"patch": 6}, "patch must be an integer <= 5"),
+    ({"search": 0}, "search must be an integer >= 1"),
+    ({"h": -1.0}, "h must be a finite number > 0"),
+    ({"prefilter": "yes"}, "prefilter must be true or false"),
+])
+def test_weighted_median_parameter_errors(kwargs, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        weighted_median(np.zeros((8, 8), np.uint8), sigma=10.0, **kwargs)
