@@ -89,7 +89,8 @@ def _box(field, radius):
 def _band_weights(guide, row0, band, patch, search, sigma, h, correlation):
     """(S*S, band, W) weights of the pixels of rows row0.. against each search offset.
 
-    `guide` is the luminance (or the single channel), padded by patch + search.
+    `guide` is the mean of the channels (or the 3x3 median of it), padded by
+    patch + search.
     """
     height = band
     width = guide.shape[1] - 2 * (patch + search)
