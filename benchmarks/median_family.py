@@ -26,7 +26,7 @@ from scipy import ndimage
 
 import denoise
 from denoise._config import set_threads
-from denoise.bench import clean_image, environment, noisy_image, score
+from denoise.bench import clean_image, environment, method_sigma, noisy_image, score
 from denoise.io import iter_images, write_text
 
 SIZES = (3, 5, 7, 9, 11, 15, 21, 31)
@@ -102,7 +102,8 @@ def quality(paths):
         for index, path in enumerate(paths):
             clean, data_range = clean_image(path)
             noisy = noisy_image(clean, level, index, noise, density, data_range) / data_range
-            sigma = None if noise == "salt-pepper" else level / data_range
+            given = method_sigma(noise, level)
+            sigma = None if given is None else given / data_range
             for name, func in methods[noise]:
                 out = np.clip(np.asarray(func(noisy, sigma), np.float64) * data_range,
                               0, data_range)

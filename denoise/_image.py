@@ -1,7 +1,8 @@
 """The image contract: what arrays the filters accept, and the float32 working form.
 
 Every filter calls :func:`to_working` first and :func:`from_working` last, so dtype,
-channel and alpha policy live here and nowhere else.
+channel and alpha policy live here and nowhere else. Order statistics (the median
+family), which must not leave the image's own dtype, go through :func:`map_planes`.
 
 * ``(H, W)`` is gray; ``(H, W, C)`` is channels-last with C in 1..4. C = 2 is
   gray + alpha and C = 4 is RGBA: the last channel is alpha, split off here and
@@ -104,3 +105,21 @@ def from_working(out, layout):
 def intensity_to_working(value, layout):
     """Convert an intensity (a sigma, a range) from image units to working units."""
     return float(value) / layout.data_range
+
+
+def map_planes(image, func):
+    """Apply `func` to each color plane of `image` (alpha untouched), in its own dtype.
+
+    float16 runs and comes back as float32, like every filter's output.
+    """
+    arr = image[..., None] if image.ndim == 2 else image
+    color, alpha = split_alpha(arr)
+    dtype = np.float32 if image.dtype == np.float16 else image.dtype
+    if image.ndim == 2:
+        return func(np.ascontiguousarray(image, dtype=dtype))
+    out = np.empty(color.shape, dtype)
+    for c in range(color.shape[2]):
+        out[..., c] = func(np.ascontiguousarray(color[..., c], dtype=dtype))
+    if alpha is not None:
+        out = np.concatenate([out, alpha.astype(dtype)], axis=2)
+    return out[..., 0] if image.ndim == 2 else out

@@ -196,9 +196,9 @@ def noisy_image(clean, sigma, index, noise="gaussian", density=0.0, top=255.0):
     return impulses(noisy, density, rng, top) if noise == "mixed" else noisy
 
 
-def method_sigma(noise, level, data_range):
-    """The sigma a method is given (library float units): none for salt-pepper."""
-    return None if noise == "salt-pepper" else level / data_range
+def method_sigma(noise, level):
+    """The sigma a method is given (image units): none for salt-pepper."""
+    return None if noise == "salt-pepper" else level
 
 
 def denoise_scaled(spec, noisy, sigma, data_range):
@@ -264,7 +264,7 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
                         continue
                     try:
                         out, seconds, peak = _timed(
-                            spec, noisy, method_sigma(noise, sigma, data_range), data_range)
+                            spec, noisy, method_sigma(noise, sigma), data_range)
                     except Exception as exc:
                         raise DenoiseError(f"{spec.name} failed on {path} at "
                                            f"{result.symbol}={sigma:g}: {exc}") from exc
@@ -335,11 +335,10 @@ def _warm_up(specs, first, sigma, result):
     """One call per method on a crop (compiles this level's code paths)."""
     crop, data_range = first
     noisy = noisy_image(crop, sigma, 0, result.noise, result.density, data_range)
-    given = None if result.noise == "salt-pepper" else sigma
     for spec in specs:
         start = time.perf_counter()
         try:
-            denoise_scaled(spec, noisy, given, data_range)
+            denoise_scaled(spec, noisy, method_sigma(result.noise, sigma), data_range)
         except Exception as exc:
             raise DenoiseError(f"{spec.name} failed on the warm-up crop at "
                                f"{result.symbol}={sigma:g}: {exc}") from exc
@@ -347,12 +346,12 @@ def _warm_up(specs, first, sigma, result):
 
 
 def _timed(spec, noisy, sigma, data_range):
-    """Run one call (`sigma` in library float units or None): (clipped output in image
-    units, seconds, peak memory rise MB)."""
+    """Run one call: (clipped output in image units, seconds, peak memory rise MB)."""
     scaled = noisy / data_range
+    low = None if sigma is None else sigma / data_range
     before = _reset_peak()
     start = time.perf_counter()
-    out = spec.func(scaled, sigma=sigma)
+    out = spec.func(scaled, sigma=low)
     seconds = time.perf_counter() - start
     peak = _peak_rise(before)
     out = np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._config import get_threads
 from ._image import (check_image, data_range_of, from_working, intensity_to_working,
-                     to_working)
+                     map_planes, to_working)
 from ._validate import check_bool, check_int, check_positive
 from .errors import InvalidParameterError
 from .registry import REFERENCE_PREFIX, fill_from_sigma, register, require_sigma
@@ -294,8 +294,6 @@ def scipy_median(image, *, sigma: float | None = None, size: int | None = None):
 
     p = fill_from_sigma(_size_rule, sigma, _range(image), size=size)
     size = _check_odd("size", p["size"], 101)
-
-    from .filters.median import map_planes
 
     check_image(image)            # per plane in the image's own dtype, like ours: exact
     return map_planes(image, lambda plane: median_filter(plane, size=size, mode="reflect"))

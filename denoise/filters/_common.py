@@ -1,4 +1,4 @@
-"""Helpers shared by the filter wrappers: border padding in one convention."""
+"""Helpers shared by the filter wrappers: borders in one convention (padding, index maps)."""
 import numpy as np
 
 
@@ -9,3 +9,9 @@ def pad_reflect(work, radius):
     ``mode='reflect'``, numpy's ``'symmetric'``. Works for any radius and image size.
     """
     return np.pad(work, ((radius, radius), (radius, radius), (0, 0)), mode="symmetric")
+
+
+def reflect_index(n, radius):
+    """Source index of each padded index -radius..n+radius-1 (scipy ``mode='reflect'``)."""
+    folded = np.arange(-radius, n + radius, dtype=np.int64) % (2 * n)
+    return np.where(folded >= n, 2 * n - 1 - folded, folded)

@@ -2,10 +2,10 @@
 import numpy as np
 from numba import njit, prange
 
-from .._image import check_image
+from .._image import check_image, map_planes
 from .._validate import check_int
 from ..registry import fill_from_sigma, register
-from .median import map_planes, reflect_index
+from ._common import reflect_index
 
 
 @njit(cache=True)

@@ -17,9 +17,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .._image import check_image, data_range_of, split_alpha
+from .._image import check_image, data_range_of, map_planes
 from .._validate import check_int
 from ..registry import fill_from_sigma, register
+from ._common import reflect_index
 from ._sortnet import column_network, median_network
 
 NETWORK_MAX = 11          # largest window run by a selection network
@@ -91,11 +92,12 @@ def _network_kernel(src, out, rows, cols, colops, ops, wires, output, block, chu
 
 
 @njit(cache=True)
-def _median3_at(a, b, c, j0, j1, j2):
-    """Median of the 3 x 3 values rows a, b, c at columns j0, j1, j2."""
-    lo0, mid0, hi0 = _sort3(a[j0], b[j0], c[j0])
-    lo1, mid1, hi1 = _sort3(a[j1], b[j1], c[j1])
-    lo2, mid2, hi2 = _sort3(a[j2], b[j2], c[j2])
+def _median9(a0, b0, c0, a1, b1, c1, a2, b2, c2):
+    """Median of nine values given as three columns: the largest of the column
+    minima, the median of the column medians and the smallest of the maxima."""
+    lo0, mid0, hi0 = _sort3(a0, b0, c0)
+    lo1, mid1, hi1 = _sort3(a1, b1, c1)
+    lo2, mid2, hi2 = _sort3(a2, b2, c2)
     low = _sort3(lo0, lo1, lo2)[2]
     high = _sort3(hi0, hi1, hi2)[0]
     return _sort3(low, _sort3(mid0, mid1, mid2)[1], high)[1]
@@ -121,14 +123,11 @@ def _median3_kernel(src, out, rows, cols):
         b0, b1, b2 = b[left], b[centre], b[right]
         c0, c1, c2 = c[left], c[centre], c[right]
         for j in range(width - 2):
-            lo0, mid0, hi0 = _sort3(a0[j], b0[j], c0[j])
-            lo1, mid1, hi1 = _sort3(a1[j], b1[j], c1[j])
-            lo2, mid2, hi2 = _sort3(a2[j], b2[j], c2[j])
-            low = _sort3(lo0, lo1, lo2)[2]
-            high = _sort3(hi0, hi1, hi2)[0]
-            target[j] = _sort3(low, _sort3(mid0, mid1, mid2)[1], high)[1]
-        out[i, 0] = _median3_at(a, b, c, cols[0], 0, 1)
-        out[i, width - 1] = _median3_at(a, b, c, width - 2, width - 1, cols[width + 1])
+            target[j] = _median9(a0[j], b0[j], c0[j], a1[j], b1[j], c1[j], a2[j], b2[j], c2[j])
+        for j, left in ((0, cols[0]), (width - 1, width - 2)):     # the mirrored edges
+            right = cols[j + 2]
+            out[i, j] = _median9(a[left], b[left], c[left], a[j], b[j], c[j],
+                                 a[right], b[right], c[right])
 
 
 @njit(parallel=True, cache=True)
@@ -186,12 +185,6 @@ def _histogram_kernel(src, out, rows, cols, bins, chunks):
                     v = src[rows[i + d], cols[c]]
                     fine[v] -= 1
                     coarse[v >> 8] -= 1
-
-
-def reflect_index(n, radius):
-    """Source index of each padded index -radius..n+radius-1 (scipy ``mode='reflect'``)."""
-    folded = np.arange(-radius, n + radius, dtype=np.int64) % (2 * n)
-    return np.where(folded >= n, 2 * n - 1 - folded, folded)
 
 
 def _float32_keys(plane):
@@ -298,21 +291,3 @@ def median(image, *, sigma: float | None = None, radius: int | None = None):
     p = fill_from_sigma(_median_rule, sigma, data_range_of(image.dtype), radius=radius)
     r = check_int("radius", p["radius"], minimum=0, maximum=50)
     return map_planes(image, lambda plane: median_plane(plane, r))
-
-
-def map_planes(image, func):
-    """Apply `func` to each color plane of `image` (alpha untouched), in its own dtype.
-
-    float16 runs and comes back as float32, like every filter's output.
-    """
-    arr = image[..., None] if image.ndim == 2 else image
-    color, alpha = split_alpha(arr)
-    dtype = np.float32 if image.dtype == np.float16 else image.dtype
-    if image.ndim == 2:
-        return func(np.ascontiguousarray(image, dtype=dtype))
-    out = np.empty(color.shape, dtype)
-    for c in range(color.shape[2]):
-        out[..., c] = func(np.ascontiguousarray(color[..., c], dtype=dtype))
-    if alpha is not None:
-        out = np.concatenate([out, alpha.astype(dtype)], axis=2)
-    return out[..., 0] if image.ndim == 2 else out
