@@ -7,9 +7,9 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from denoise import InvalidParameterError, median
-from denoise.filters._sortnet import median_network, odd_even_merge_sort
+from denoise.filters._sortnet import fused_module, median_network, odd_even_merge_sort
 
-from conftest import random_image, threads
+from conftest import ROOT, random_image, threads
 
 
 def scipy_median(image, radius):
@@ -17,7 +17,8 @@ def scipy_median(image, radius):
     return ndimage.median_filter(image, size=size, mode="reflect")
 
 
-# radius 1: fused 3x3 pass; 2..5: selection networks; 6 and up: sliding histogram
+# radius 1, 2: fused kernels; 3..5: block networks (8-bit: 3, 4, then the
+# constant-time histogram); 6 and up: sliding histogram
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 5), (24, 31), (33, 20, 3)])
 @pytest.mark.parametrize("radius", [0, 1, 2, 3, 4, 5, 6, 9, 15])
@@ -52,6 +53,17 @@ def test_equals_scipy_on_a_wide_image(dtype, radius):
     np.testing.assert_array_equal(median(image, radius=radius), scipy_median(image, radius))
 
 
+@pytest.mark.parametrize("radius", [5, 12])
+def test_constant_time_histogram_on_a_textured_image(radius):
+    """8-bit, several tiles: the median wanders across coarse bins (lazy fine counts)."""
+    y, x = np.mgrid[0:150, 0:700]
+    rng = np.random.default_rng(radius)
+    image = np.clip(128 + 90 * np.sin(x / 23.0) * np.cos(y / 17.0)
+                    + rng.normal(0, 20, x.shape), 0, 255).astype(np.uint8)
+    with threads(2):
+        np.testing.assert_array_equal(median(image, radius=radius), scipy_median(image, radius))
+
+
 @pytest.mark.parametrize("radius", [1, 2, 7])
 def test_float_values_are_not_quantised(radius):
     """Values closer than float32 steps, negatives and signed zeros keep their order."""
@@ -77,9 +89,10 @@ def test_alpha_is_untouched():
     np.testing.assert_array_equal(out[..., :3], scipy_median(image[..., :3], 2))
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("radius", [1, 2, 5, 9])
-def test_one_thread_equals_two(radius):
-    image = random_image((70, 90), np.uint16, seed=radius)
+def test_one_thread_equals_two(radius, dtype):
+    image = random_image((70, 600), dtype, seed=radius)
     with threads(1):
         one = median(image, radius=radius)
     with threads(2):
@@ -157,3 +170,10 @@ def test_parameter_errors(kwargs, match):
        radius=st.integers(0, 4))
 def test_equals_scipy_on_any_float_image(image, radius):
     np.testing.assert_array_equal(median(image, radius=radius), scipy_median(image, radius))
+
+
+def test_generated_fused_kernels_are_current():
+    """_medianfused.py is what the network generator writes today (regenerate with
+    ``python -m denoise.filters._sortnet``)."""
+    path = ROOT / "denoise" / "filters" / "_medianfused.py"
+    assert path.read_text() == fused_module()

@@ -1,17 +1,22 @@
 """Median filter: exact, in the image's own dtype, by the fastest exact method per size.
 
-* window up to 11 x 11: a selection network (``_sortnet``) run across a block
-  of pixels at once: each column of the window is sorted once per row, and the
-  network keeps only the compare-exchanges that reach the median, so the
-  vectorised min/max loops handle 32 (8-bit) or 8 (float) pixels per instruction;
-* 3 x 3: one fused pass per row, in any dtype;
-* larger windows: a sliding two-level histogram (Huang's algorithm with
-  256-value coarse counts to skip empty ranges) of 8- or 16-bit values, or of
-  the ranks of float values among the image's distinct values.
+* 3 x 3 and 5 x 5, any dtype: each column of the window sorted once per row,
+  then the pruned selection network (``_sortnet``) as straight-line code fused
+  into one loop over the row (``_medianfused``), as packed min/max;
+* up to 11 x 11 (9 x 9 for 8-bit): the same network run as one vectorised
+  min/max loop per compare-exchange over a block of pixels;
+* larger 8-bit windows: Perreault and Hebert's constant-time median, with
+  column histograms of 16 coarse and 16 x 16 fine counts packed four to a
+  64-bit word, so that adding two histograms is four integer additions;
+* other larger windows: a sliding two-level histogram (Huang's algorithm with
+  256-value coarse counts to skip empty ranges) of 16-bit values, or of the
+  ranks of float values among the image's distinct values.
 
-Floats are never quantised: float32 networks run on its order-preserving int32
-bit pattern, other float paths on the rank of each value among the image's
-distinct values, and the median, being one of the inputs, maps back exactly.
+Floats are never quantised: the fused kernels compare floats directly, the
+block networks run float32 on its order-preserving int32 bit pattern (a float
+select there would compile to masked stores), and the histograms run on the
+rank of each value among the image's distinct values; the median, being one of
+the inputs, maps back exactly.
 """
 import numba
 import numpy as np
@@ -21,9 +26,12 @@ from .._image import check_image, data_range_of, map_planes
 from .._validate import check_int
 from ..registry import fill_from_sigma, register
 from ._common import reflect_index
+from ._medianfused import median3_kernel, median5_kernel
 from ._sortnet import column_network, median_network
 
 NETWORK_MAX = 11          # largest window run by a selection network
+NETWORK_MAX_8BIT = 9      # 8-bit: larger windows take the constant-time histogram
+STRIPE = 256              # output columns per tile of the constant-time histogram
 BLOCK_BYTES = 4096        # pixels per network pass: one row of a wire, in bytes
 
 
@@ -91,43 +99,115 @@ def _network_kernel(src, out, rows, cols, colops, ops, wires, output, block, chu
                     target[j] = v[output, j]
 
 
-@njit(cache=True)
-def _median9(a0, b0, c0, a1, b1, c1, a2, b2, c2):
-    """Median of nine values given as three columns: the largest of the column
-    minima, the median of the column medians and the smallest of the maxima."""
-    lo0, mid0, hi0 = _sort3(a0, b0, c0)
-    lo1, mid1, hi1 = _sort3(a1, b1, c1)
-    lo2, mid2, hi2 = _sort3(a2, b2, c2)
-    low = _sort3(lo0, lo1, lo2)[2]
-    high = _sort3(hi0, hi1, hi2)[0]
-    return _sort3(low, _sort3(mid0, mid1, mid2)[1], high)[1]
+# Histograms of 16 counts are packed as 4 uint64 words of four 16-bit lanes
+# (SWAR): adding or subtracting two histograms is 4 integer operations, exact
+# while every lane stays in 0..65535 (counts here are at most k^2 <= 10201).
+_ONES = np.uint64(0x0001000100010001)           # 1 in every lane
+_HIGH = np.uint64(0x8000800080008000)           # the top bit of every lane
+_LANE_BIT = np.array([1, 1 << 16, 1 << 32, 1 << 48], np.uint64)
+_LANE_SHIFT = np.array([0, 16, 32, 48], np.uint64)
 
 
 @njit(cache=True)
-def _sort3(x, y, z):
-    """The three values in increasing order (compare-select: packed min/max, any dtype)."""
-    lo, hi = (x, y) if x < y else (y, x)
-    lo, z = (lo, z) if lo < z else (z, lo)
-    return lo, (hi if hi < z else z), (z if hi < z else hi)
+def _rank_in(words, prefix, base, kth):
+    """Count the lanes of a packed 16-count histogram whose running total plus
+    `base` is <= kth, filling `prefix` with those running totals (packed).
+
+    Multiplying a word by _ONES leaves in each lane the total of the lanes up to
+    it; the four words are scanned independently, then offset by the totals of
+    the words before them (a short dependency chain).
+    """
+    top = np.uint64(48)
+    m0, m1, m2, m3 = (words[0] * _ONES, words[1] * _ONES, words[2] * _ONES,
+                      words[3] * _ONES)
+    o0 = np.uint64(base)
+    o1 = o0 + (m0 >> top)
+    o2 = o1 + (m1 >> top)
+    o3 = o2 + (m2 >> top)
+    prefix[0] = m0 + o0 * _ONES
+    prefix[1] = m1 + o1 * _ONES
+    prefix[2] = m2 + o2 * _ONES
+    prefix[3] = m3 + o3 * _ONES
+    limit = _HIGH + np.uint64(kth) * _ONES
+    flags = np.uint64(0)
+    for w in range(4):            # lane top bit set where the running total <= kth
+        flags += ((limit - prefix[w]) & _HIGH) >> np.uint64(15)
+    return np.int64((flags * _ONES) >> top)
+
+
+@njit(cache=True)
+def _lane(prefix, index):
+    """Lane `index` (0..15) of a packed histogram."""
+    return np.int64((prefix[index >> 2] >> _LANE_SHIFT[index & 3]) & np.uint64(0xFFFF))
 
 
 @njit(parallel=True, cache=True)
-def _median3_kernel(src, out, rows, cols):
-    """3 x 3 median fused into one vectorised pass per row (width >= 3)."""
+def _constant_time_kernel(src, out, rows, cols, stripe, bands):
+    """Median of (k x k) windows of uint8 `src`, O(1) per pixel (Perreault & Hebert).
+
+    Work is split into tiles: `bands` row slabs by column stripes of `stripe`
+    output columns. In a tile each column keeps a histogram of its k rows: 16
+    coarse counts (high nibble) and, per high nibble, 16 fine counts (low
+    nibble); moving down a row adds one value and removes one per column. Along
+    a row the window's coarse histogram adds the entering column and drops the
+    leaving one; the fine histogram of one nibble is brought up to date only
+    when the median falls in it, from the column where it was last used. Both
+    levels locate the median by counting running totals <= n // 2, branch-free.
+    """
     height, width = out.shape
-    for i in prange(height):
-        a, b, c = src[rows[i]], src[rows[i + 1]], src[rows[i + 2]]
-        target = out[i, 1:]
-        left, centre, right = slice(0, width), slice(1, width), slice(2, width)
-        a0, a1, a2 = a[left], a[centre], a[right]
-        b0, b1, b2 = b[left], b[centre], b[right]
-        c0, c1, c2 = c[left], c[centre], c[right]
-        for j in range(width - 2):
-            target[j] = _median9(a0[j], b0[j], c0[j], a1[j], b1[j], c1[j], a2[j], b2[j], c2[j])
-        for j, left in ((0, cols[0]), (width - 1, width - 2)):     # the mirrored edges
-            right = cols[j + 2]
-            out[i, j] = _median9(a[left], b[left], c[left], a[j], b[j], c[j],
-                                 a[right], b[right], c[right])
+    k = rows.shape[0] - height + 1
+    kth = (k * k) // 2
+    n_stripes = (width + stripe - 1) // stripe
+    for tile in prange(bands * n_stripes):
+        band, part = tile // n_stripes, tile % n_stripes
+        i0, i1 = band * height // bands, (band + 1) * height // bands
+        s0 = part * stripe
+        n_out = min(stripe, width - s0)
+        n_cols = n_out + k - 1
+        col_coarse = np.zeros((n_cols, 4), np.uint64)
+        col_fine = np.zeros((n_cols, 16, 4), np.uint64)
+        coarse = np.zeros(4, np.uint64)
+        fine = np.zeros((16, 4), np.uint64)
+        prefix = np.zeros(4, np.uint64)
+        last = np.empty(16, np.int64)
+        for i in range(i0, i1):
+            for d in range(0 if i == i0 else k - 1, k):      # rows entering the columns
+                row = src[rows[i + d]]
+                for q in range(n_cols):
+                    v = row[cols[s0 + q]]
+                    high, low = v >> 4, v & 15
+                    col_coarse[q, high >> 2] += _LANE_BIT[high & 3]
+                    col_fine[q, high, low >> 2] += _LANE_BIT[low & 3]
+            coarse[:] = 0
+            for q in range(k):
+                for w in range(4):
+                    coarse[w] += col_coarse[q, w]
+            last[:] = -k - 1                             # no fine histogram is valid
+            for jj in range(n_out):
+                if jj > 0:
+                    for w in range(4):
+                        coarse[w] = coarse[w] + col_coarse[jj + k - 1, w] - col_coarse[jj - 1, w]
+                cb = _rank_in(coarse, prefix, 0, kth)
+                below = _lane(prefix, cb - 1) if cb > 0 else 0
+                segment = fine[cb]
+                if jj - last[cb] >= k:                   # no overlap: sum afresh
+                    segment[:] = 0
+                    for q in range(jj, jj + k):
+                        for w in range(4):
+                            segment[w] += col_fine[q, cb, w]
+                else:
+                    for t in range(last[cb] + 1, jj + 1):
+                        for w in range(4):
+                            segment[w] = (segment[w] + col_fine[t + k - 1, cb, w]
+                                          - col_fine[t - 1, cb, w])
+                last[cb] = jj
+                out[i, s0 + jj] = cb * 16 + _rank_in(segment, prefix, below, kth)
+            row = src[rows[i]]                           # the top row leaves
+            for q in range(n_cols):
+                v = row[cols[s0 + q]]
+                high, low = v >> 4, v & 15
+                col_coarse[q, high >> 2] -= _LANE_BIT[high & 3]
+                col_fine[q, high, low >> 2] -= _LANE_BIT[low & 3]
 
 
 @njit(parallel=True, cache=True)
@@ -200,9 +280,10 @@ def median_plane(plane, radius):
         return plane.copy()
     height, width = plane.shape
     rows, cols = reflect_index(height, radius), reflect_index(width, radius)
-    if size == 3 and width >= 3:                   # any dtype, natively
+    if size <= 5:                                  # any dtype, natively
         out = np.empty_like(plane)
-        _median3_kernel(plane, out, rows, cols)
+        kernel = median3_kernel if size == 3 else median5_kernel
+        kernel(plane, out, rows, cols, _chunks(height))
         return out
     if plane.dtype == np.float32 and size <= NETWORK_MAX:
         return _float32_keys(median_plane(_float32_keys(plane), radius)).view(np.float32)
@@ -215,7 +296,11 @@ def median_plane(plane, radius):
         _histogram_kernel(ranks, out, rows, cols, len(values), _chunks(height))
         return values[out]
     out = np.empty_like(plane)
-    if size <= NETWORK_MAX:
+    if plane.dtype == np.uint8 and size > NETWORK_MAX_8BIT:
+        stripes = -(-width // STRIPE)
+        bands = min(height, -(-4 * numba.get_num_threads() // stripes))
+        _constant_time_kernel(plane, out, rows, cols, STRIPE, bands)
+    elif size <= NETWORK_MAX:
         ops, output = median_network(size)
         wires = np.unique(ops[:, 1:]).astype(np.int64)
         block = max(64, BLOCK_BYTES // plane.itemsize)
@@ -269,15 +354,19 @@ def median(image, *, sigma: float | None = None, radius: int | None = None):
     -----
     Borders mirror with the edge pixel repeated (scipy.ndimage ``mode='reflect'``),
     so the result equals ``scipy.ndimage.median_filter(image, size=2 radius + 1,
-    mode='reflect')`` per channel. Windows up to 11 x 11 run a pruned selection
-    network over sorted columns, vectorised across pixels; larger 8- and 16-bit
-    windows, and float ones on the ranks of their values, a sliding two-level
-    histogram. Work is in the image's own dtype: nothing is quantised.
+    mode='reflect')`` per channel. Windows up to 11 x 11 (8-bit: 9 x 9) run a
+    pruned selection network over sorted columns, vectorised across pixels (3 x 3
+    and 5 x 5 fused into one pass per row);
+    larger 8-bit windows Perreault and Hebert's constant-time histogram; larger
+    16-bit windows, and float ones on the ranks of their values, a sliding
+    two-level histogram. Work is in the image's own dtype: nothing is quantised.
 
     References
     ----------
     Huang, Yang & Tang, "A fast two-dimensional median filtering algorithm",
     IEEE TASSP 27(1):13-18, 1979. DOI 10.1109/TASSP.1979.1163188.
+    Perreault & Hebert, "Median filtering in constant time", IEEE TIP
+    16(9):2389-2394, 2007. DOI 10.1109/TIP.2007.902329.
     Adams, "Fast median filters using separable sorting networks", ACM TOG
     40(4), 2021. DOI 10.1145/3450626.3459773
 
