@@ -18,6 +18,8 @@ select there would compile to masked stores), and the histograms run on the
 rank of each value among the image's distinct values; the median, being one of
 the inputs, maps back exactly.
 """
+import functools
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -301,15 +303,18 @@ def median_plane(plane, radius):
         bands = min(height, -(-4 * numba.get_num_threads() // stripes))
         _constant_time_kernel(plane, out, rows, cols, STRIPE, bands)
     elif size <= NETWORK_MAX:
-        ops, output = median_network(size)
-        wires = np.unique(ops[:, 1:]).astype(np.int64)
         block = max(64, BLOCK_BYTES // plane.itemsize)
-        _network_kernel(plane, out, rows, cols, column_network(size), ops, wires, output,
-                        block, _chunks(height))
-    else:
-        bins = 256 if plane.dtype == np.uint8 else 65536
-        _histogram_kernel(plane, out, rows, cols, bins, _chunks(height))
+        _network_kernel(plane, out, rows, cols, *_network(size), block, _chunks(height))
+    else:                                          # uint16
+        _histogram_kernel(plane, out, rows, cols, 65536, _chunks(height))
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _network(size):
+    """Arguments of _network_kernel for a window: column sort, selection, wires read, output."""
+    ops, output = median_network(size)
+    return column_network(size), ops, np.unique(ops[:, 1:]).astype(np.int64), output
 
 
 def _chunks(height):
