@@ -161,8 +161,9 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
         distance offset then uses 0.45 sigma, the noise the median leaves.
     correlation : bool, default false
         Also weight by max(0, rho), the Pearson correlation of the two patches
-        with sigma^2 added to each variance (the "canonical correlation"
-        weighting, ALGORITHMS.md 1.3).
+        with sigma^2 added to each variance: the well-defined form of the
+        "canonical correlation enhanced" median (correlation alone would treat
+        flat patches as unrelated, hence sigma^2).
 
     Returns
     -------
