@@ -172,3 +172,39 @@ def test_weighted_median_needs_sigma_or_h():
 def test_weighted_median_parameter_errors(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         weighted_median(np.zeros((8, 8), np.uint8), sigma=10.0, **kwargs)
+
+
+@pytest.mark.parametrize("correlation", [False, True])
+@pytest.mark.parametrize("patch, search", [(0, 1), (1, 2), (2, 3)])
+def test_weights_equal_a_direct_computation(patch, search, correlation):
+    """Every weight from its definition: patch means, variances and covariance
+    pixel by pixel, IPOL distance offset, centre rule."""
+    from denoise.filters.weighted_median import _weights_kernel
+
+    rng = np.random.default_rng(patch + search)
+    band, width, row0, sigma, h = 5, 9, 2, 0.1, 0.07
+    m = patch + search
+    guide = rng.random((row0 + band + 2 * m + 3, width + 2 * m)).astype(np.float32)
+    out = np.empty(((2 * search + 1) ** 2, band, width), np.float32)
+    _weights_kernel(guide, row0, patch, search, sigma, h, correlation, out)
+    size = 2 * search + 1
+    g = guide.astype(np.float64)
+    for a in range(band):
+        for b in range(width):
+            i, j = row0 + a + m, b + m                  # the pixel in padded coordinates
+            pc = g[i - patch:i + patch + 1, j - patch:j + patch + 1]
+            expected = np.empty(size * size)
+            for o in range(size * size):
+                y, x = i + o // size - search, j + o % size - search
+                po = g[y - patch:y + patch + 1, x - patch:x + patch + 1]
+                d2 = np.mean((pc - po) ** 2)
+                w = np.exp(-max(d2 - 2 * sigma ** 2, 0.0) / h ** 2)
+                if correlation:
+                    cov = np.mean(pc * po) - pc.mean() * po.mean()
+                    rho = cov / np.sqrt((pc.var() + sigma ** 2) * (po.var() + sigma ** 2))
+                    w *= max(rho, 0.0)
+                expected[o] = w
+            middle = search * size + search
+            others = np.delete(expected, middle)
+            expected[middle] = others.max() if others.max() > 0 else 1.0
+            np.testing.assert_allclose(out[:, a, b], expected, rtol=1e-5, atol=1e-7)

@@ -78,49 +78,95 @@ def _median_kernel(padded, weights, out, row0, search):
                 out[i, j, c] = select_weighted(values, w, n_offsets)
 
 
-def _box(field, radius):
-    """Sum of `field` (rows, cols) over (2 radius + 1) squared boxes, valid part only."""
+@njit(cache=True)
+def _box_mean(field, radius, tmp, out):
+    """Mean of `field` (R, C) over (2 radius + 1)^2 boxes, valid part, into `out`
+    (R - 2 radius, C - 2 radius); running sums in float64, `tmp` (R - 2 radius, C)."""
+    n_rows, n_cols = out.shape
     size = 2 * radius + 1
-    c = np.cumsum(np.cumsum(field, axis=0, dtype=np.float64), axis=1)
-    c = np.pad(c, ((1, 0), (1, 0)))
-    return c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+    inv_area = 1.0 / (size * size)
+    for b in range(field.shape[1]):                 # vertical sums, running down
+        acc = 0.0
+        for a in range(size - 1):
+            acc += field[a, b]
+        for a in range(n_rows):
+            acc += field[a + size - 1, b]
+            tmp[a, b] = acc
+            acc -= field[a, b]
+    for a in range(n_rows):                         # horizontal sums, running right
+        acc = 0.0
+        for b in range(size - 1):
+            acc += tmp[a, b]
+        for b in range(n_cols):
+            acc += tmp[a, b + size - 1]
+            out[a, b] = acc * inv_area
+            acc -= tmp[a, b]
 
 
-def _band_weights(guide, row0, band, patch, search, sigma, h, correlation):
+@njit(parallel=True, cache=True)
+def _weights_kernel(guide, row0, patch, search, sigma, h, correlation, out):
     """(S*S, band, W) weights of the pixels of rows row0.. against each search offset.
 
-    `guide` is the mean of the channels (or the 3x3 median of it), padded by
-    patch + search.
+    `guide` is the image the patches are compared on (the mean of the channels,
+    or its 3x3 median), padded by patch + search; offsets run in parallel. The
+    centre offset gets the largest weight of the others (1 if all are 0).
     """
-    height = band
-    width = guide.shape[1] - 2 * (patch + search)
+    n_offsets, band, width = out.shape
     size = 2 * search + 1
-    p = 2 * patch + 1
-    area = float(p * p)
-    rows = slice(row0 + search, row0 + search + height + 2 * patch)
-    centre = guide[rows, search:search + width + 2 * patch].astype(np.float64)
-    mean_c = _box(centre, patch) / area
-    var_c = _box(centre * centre, patch) / area - mean_c ** 2
-    out = np.empty((size * size, height, width), np.float32)
-    for o in range(size * size):
-        dy, dx = o // size, o % size
-        other = guide[row0 + dy:row0 + dy + height + 2 * patch,
-                      dx:dx + width + 2 * patch].astype(np.float64)
-        d2 = _box((centre - other) ** 2, patch) / area
-        w = np.exp(-np.maximum(d2 - 2.0 * sigma ** 2, 0.0) / (h * h))
+    n_rows, n_cols = band + 2 * patch, width + 2 * patch
+    s2 = sigma * sigma
+    inv_h2 = 1.0 / (h * h)
+    centre = guide[row0 + search:row0 + search + n_rows, search:search + n_cols]
+    mean_c = np.empty((band, width))
+    var_c = np.empty((band, width))
+    if correlation:
+        tmp = np.empty((band, n_cols))
+        _box_mean(centre, patch, tmp, mean_c)
+        _box_mean(centre * centre, patch, tmp, var_c)
+        for a in range(band):
+            for b in range(width):
+                var_c[a, b] = max(var_c[a, b] - mean_c[a, b] ** 2, 0.0) + s2
+    middle = search * size + search
+    for o in prange(n_offsets):
+        if o == middle:
+            continue
+        other = guide[row0 + o // size:row0 + o // size + n_rows, o % size:o % size + n_cols]
+        field = np.empty((n_rows, n_cols))
+        tmp = np.empty((band, n_cols))
+        box = np.empty((band, width))
+        for a in range(n_rows):
+            for b in range(n_cols):
+                diff = np.float64(centre[a, b]) - other[a, b]
+                field[a, b] = diff * diff
+        _box_mean(field, patch, tmp, box)
+        for a in range(band):
+            for b in range(width):
+                out[o, a, b] = np.exp(-max(box[a, b] - 2.0 * s2, 0.0) * inv_h2)
         if correlation:
-            mean_o = _box(other, patch) / area
-            var_o = _box(other * other, patch) / area - mean_o ** 2
-            cov = _box(centre * other, patch) / area - mean_c * mean_o
-            rho = cov / np.sqrt((np.maximum(var_c, 0) + sigma ** 2) *
-                                (np.maximum(var_o, 0) + sigma ** 2))
-            w *= np.maximum(rho, 0.0)
-        out[o] = w
-    centre_offset = search * size + search                # the centre pixel rule
-    out[centre_offset] = 0.0
-    out[centre_offset] = out.max(axis=0)
-    out[centre_offset][out[centre_offset] == 0.0] = 1.0   # no similar patch: keep the pixel
-    return out
+            mean_o = np.empty((band, width))
+            _box_mean(other.astype(np.float64), patch, tmp, mean_o)
+            for a in range(n_rows):
+                for b in range(n_cols):
+                    field[a, b] = np.float64(other[a, b]) * other[a, b]
+            _box_mean(field, patch, tmp, box)              # E[other^2]
+            for a in range(n_rows):
+                for b in range(n_cols):
+                    field[a, b] = np.float64(centre[a, b]) * other[a, b]
+            cross = np.empty((band, width))
+            _box_mean(field, patch, tmp, cross)             # E[centre other]
+            for a in range(band):
+                for b in range(width):
+                    var_o = max(box[a, b] - mean_o[a, b] ** 2, 0.0) + s2
+                    cov = cross[a, b] - mean_c[a, b] * mean_o[a, b]
+                    rho = cov / np.sqrt(var_c[a, b] * var_o)
+                    out[o, a, b] *= max(rho, 0.0)
+    for a in range(band):                           # the centre pixel rule
+        for b in range(width):
+            best = 0.0
+            for o in range(n_offsets):
+                if o != middle:
+                    best = max(best, out[o, a, b])
+            out[middle, a, b] = best if best > 0.0 else 1.0
 
 
 def _weighted_median_rule(sigma, data_range, values):
@@ -214,6 +260,7 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
     band = max(1, min(height, BAND_FLOATS // (size * size * width)))
     for row0 in range(0, height, band):
         rows = min(band, height - row0)
-        weights = _band_weights(guide, row0, rows, patch, search, guide_sigma, h, correlation)
+        weights = np.empty((size * size, rows, width), np.float32)
+        _weights_kernel(guide, row0, patch, search, guide_sigma, h, correlation, weights)
         _median_kernel(padded, weights, out, row0, search)
     return from_working(out, layout)
