@@ -258,9 +258,10 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
     out = np.empty_like(work)
     size = 2 * search + 1
     band = max(1, min(height, BAND_FLOATS // (size * size * width)))
+    full = np.empty((size * size, band, width), np.float32)       # reused band to band
     for row0 in range(0, height, band):
         rows = min(band, height - row0)
-        weights = np.empty((size * size, rows, width), np.float32)
+        weights = full if rows == band else np.empty((size * size, rows, width), np.float32)
         _weights_kernel(guide, row0, patch, search, guide_sigma, h, correlation, weights)
         _median_kernel(padded, weights, out, row0, search)
     return from_working(out, layout)
