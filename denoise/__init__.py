@@ -1,9 +1,14 @@
-"""denoise: classical image denoising (median, bilateral, ...) as Numba kernels.
+"""denoise: classical image denoising (median, bilateral, nlm, ...) as Numba kernels.
 
 Every method is a function ``f(image, *, sigma=None, **params)`` taking and
 returning numpy arrays; ``sigma`` is the noise level in the image's own units.
+Behind each, the registry holds two phases: ``REGISTRY[name].plan(info, sigma,
+**params)`` resolves and checks the parameters for a kind of image
+(:class:`ImageInfo`) and declares the halo; ``REGISTRY[name].run(image, plan)``
+filters.
 """
 from . import filters, references  # noqa: F401  (registers the methods)
+from ._image import ImageInfo
 from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,
                      MissingSigmaError, UnknownFilterError)
 from .filters.adaptive_median import adaptive_median
@@ -12,11 +17,12 @@ from .filters.lark import lark
 from .filters.median import median
 from .filters.nlm import nlm
 from .filters.weighted_median import weighted_median
+from .noise import NOISE, add_noise
 from .registry import REGISTRY, get_filter
 
 __version__ = "0.1.0"
 
-__all__ = ["REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
-           "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
-           "adaptive_median", "bilateral", "get_filter", "lark", "median", "nlm",
+__all__ = ["NOISE", "REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
+           "ImageInfo", "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
+           "adaptive_median", "add_noise", "bilateral", "get_filter", "lark", "median", "nlm",
            "weighted_median", "__version__"]

@@ -1,4 +1,17 @@
-"""Numba settings shared by every kernel, and the thread policy."""
+"""Numba settings shared by every kernel, the thread policy, and the band runner.
+
+Kernels are ``@njit(cache=True, nogil=True)`` functions that fill one band (a
+fixed slab of rows, or a fixed chunk of work) per call; :func:`run_bands` runs the
+bands on a pool of threads. Numba's ``parallel=True`` would do the same inside a
+kernel, but its parfor passes and the gufunc it builds re-optimise all the code
+of the kernel twice more: on this project's kernels that was 40-70 % of the
+first-call compile time (BENCHMARKS.md, "First run"). Bands are fixed by the
+kernel's caller, never by the number of threads, so results do not depend on it.
+"""
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 
 #: fastmath flags for kernels that never test for NaN/Inf (no "nnan"/"ninf").
@@ -6,11 +19,79 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 def set_threads(n):
-    """Set the number of threads the parallel kernels use (None: leave as is)."""
+    """Set the number of threads the kernels use (None: leave as is)."""
     if n is not None:
         numba.set_num_threads(int(n))
 
 
 def get_threads():
-    """Number of threads the parallel kernels use now."""
+    """Number of threads the kernels use now (Numba's setting, all cores by default)."""
     return numba.get_num_threads()
+
+
+def run_bands(kernel, n_bands, *args, buffers=None):
+    """Call ``kernel(band, *args)`` for band = 0 .. n_bands - 1 on :func:`get_threads` threads.
+
+    `kernel` must be a ``nogil`` Numba function whose bands write disjoint parts
+    of its outputs. With `buffers`, each thread makes its own scratch arrays once,
+    ``buffers()``, and the kernel gets them last: ``kernel(band, *args, scratch)``
+    (kernels then allocate nothing). The first exception of a band is re-raised.
+    """
+    local = threading.local()
+
+    def one(band):
+        if buffers is None:
+            return kernel(band, *args)
+        if not hasattr(local, "scratch"):
+            local.scratch = buffers()
+        return kernel(band, *args, local.scratch)
+
+    workers = min(get_threads(), n_bands)
+    if workers <= 1:
+        for band in range(n_bands):
+            one(band)
+        return
+    for _ in _pool(get_threads()).map(one, range(n_bands)):
+        pass
+
+
+_POOL = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(size):
+    """The process's band threads (kept: starting threads costs a millisecond a call)."""
+    with _POOL_LOCK:
+        if size not in _POOL:
+            _POOL[size] = ThreadPoolExecutor(size, thread_name_prefix="denoise")
+        return _POOL[size]
+
+
+@contextlib.contextmanager
+def on_compile(callback):
+    """Call ``callback()`` once, just before Numba starts compiling a kernel in the block.
+
+    Loading a kernel from Numba's cache does not count: the callback runs only
+    when code is about to be compiled, so a caller can say why the wait is long.
+    """
+    from numba.core import event
+
+    lock = threading.Lock()
+    fired = []
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            with lock:
+                if not fired:
+                    fired.append(True)
+                    callback()
+
+        def on_end(self, ev):
+            pass
+
+    listener = Listener()
+    event.register("numba:compile", listener)
+    try:
+        yield
+    finally:
+        event.unregister("numba:compile", listener)

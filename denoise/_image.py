@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import ImageFormatError
+from .errors import ImageFormatError, InvalidParameterError
 
 _INT_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -33,6 +33,67 @@ class Layout:
     alpha: Optional[np.ndarray]  # (H, W, 1) in the input dtype, or None
 
 
+@dataclass(frozen=True)
+class ImageInfo:
+    """What an image is, as far as planning a method needs: size, channels, dtype.
+
+    Made from an array (:meth:`of`) or from a file's header (``io.read_info``),
+    so a method can be planned, and its parameters checked, before any pixel is
+    read. `channels` counts color channels only; `alpha` says one more rides along.
+    """
+
+    height: int
+    width: int
+    channels: int
+    dtype: np.dtype
+    alpha: bool = False
+
+    @classmethod
+    def of(cls, image):
+        """The info of an array; raises ImageFormatError if it is no supported image."""
+        check_image(image)
+        return cls.from_shape(image.shape, image.dtype)
+
+    @classmethod
+    def from_shape(cls, shape, dtype):
+        """The info of an image of this shape and dtype (from a file's header, say);
+        raises ImageFormatError unless it is a supported one."""
+        check_layout(shape, dtype)
+        total = 1 if len(shape) == 2 else shape[2]
+        alpha = total in (2, 4)
+        return cls(int(shape[0]), int(shape[1]), total - alpha, np.dtype(dtype), alpha)
+
+    @classmethod
+    def typical(cls, dtype="uint8", channels=1, height=512, width=512):
+        """An image that is not there: for describing defaults and compiling ahead."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise ImageFormatError(f"unknown dtype {dtype!r}; use uint8, uint16, float16, "
+                                   f"float32 or float64") from None
+        data_range_of(dtype)
+        if channels not in (1, 3):
+            raise InvalidParameterError(f"channels must be 1 (gray) or 3 (color), "
+                                        f"got {channels!r}")
+        return cls(int(height), int(width), int(channels), dtype)
+
+    @property
+    def data_range(self):
+        """Nominal data range: 255 (uint8), 65535 (uint16), 1.0 (float)."""
+        return data_range_of(self.dtype)
+
+    @property
+    def color(self):
+        """True for color (three channels), false for gray."""
+        return self.channels > 1
+
+    def describe(self):
+        """E.g. "512x512 8-bit gray" or "64x48 float32 RGB + alpha"."""
+        bits = {"uint8": "8-bit", "uint16": "16-bit"}.get(self.dtype.name, self.dtype.name)
+        kind = "gray" if self.channels == 1 else "RGB"
+        return f"{self.width}x{self.height} {bits} {kind}{' + alpha' if self.alpha else ''}"
+
+
 def data_range_of(dtype):
     """Nominal data range of a dtype: 255 (uint8), 65535 (uint16), 1.0 (float)."""
     dtype = np.dtype(dtype)
@@ -44,19 +105,24 @@ def data_range_of(dtype):
         f"unsupported dtype {dtype}; use uint8, uint16, float16, float32 or float64")
 
 
+def check_layout(shape, dtype):
+    """Raise ImageFormatError unless an image of `shape` and `dtype` is supported."""
+    data_range_of(dtype)
+    shape = tuple(shape)
+    if len(shape) not in (2, 3):
+        raise ImageFormatError(f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {shape}")
+    if len(shape) == 3 and not 1 <= shape[2] <= 4:
+        raise ImageFormatError(
+            f"image must have 1 to 4 channels (last axis), got shape {shape}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ImageFormatError(f"image is empty (shape {shape})")
+
+
 def check_image(image):
     """Raise ImageFormatError unless `image` is a supported, non-empty, finite image."""
     if not isinstance(image, np.ndarray):
         raise ImageFormatError(f"image must be a numpy array, got {type(image).__name__}")
-    data_range_of(image.dtype)
-    if image.ndim not in (2, 3):
-        raise ImageFormatError(
-            f"image must be 2-D (H, W) or 3-D (H, W, C), got shape {image.shape}")
-    if image.ndim == 3 and not 1 <= image.shape[2] <= 4:
-        raise ImageFormatError(
-            f"image must have 1 to 4 channels (last axis), got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ImageFormatError(f"image is empty (shape {image.shape})")
+    check_layout(image.shape, image.dtype)
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ImageFormatError("image contains NaN or Inf values")
 

@@ -5,11 +5,12 @@ One file's failure never stops the batch: it is recorded in the :class:`Report`
 """
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DenoiseError, InvalidParameterError
-from .io import check_writable, is_image_path, iter_images, read_image, write_image
+from .errors import DenoiseError, ImageIOError, InvalidParameterError
+from .io import check_writable, is_image_path, iter_images, read_image, read_info, write_image
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ class Report:
         return 1 if self.failed else 0
 
 
-def plan(inputs, output, *, recursive=False):
-    """Map input files and folders to output paths.
+def jobs_for(inputs, output, *, recursive=False):
+    """Map input files and folders to output paths (InvalidParameterError if none).
 
     A single input file with an output that has an image extension (and is not a
     folder) maps to that file. Otherwise `output` is a folder: files keep their
@@ -60,7 +61,36 @@ def plan(inputs, output, *, recursive=False):
                      for p in iter_images(item, recursive=recursive)]
         else:
             jobs.append(Job(item, output / item.name))
+    if not jobs:
+        raise InvalidParameterError("no image files found in the inputs")
     return jobs
+
+
+def plan_files(jobs, plan_for):
+    """Plan every job's input from its header, before any pixel is filtered.
+
+    `plan_for(info)` plans for an :class:`~denoise._image.ImageInfo` (once per kind
+    of image). Returns ``(plans, report)``: the plan of each job (None where the
+    header could not be read) and a :class:`Report` of those files. A parameter
+    error raises InvalidParameterError naming the file, since it concerns them all.
+    """
+    report, plans, cache = Report(), [], {}
+    for job in jobs:
+        try:
+            info = read_info(job.source)
+        except ImageIOError as exc:
+            report.failed.append((job.source, str(exc)))
+            plans.append(None)
+            continue
+        if info not in cache:
+            try:
+                cache[info] = plan_for(info)
+            except InvalidParameterError as exc:
+                raise type(exc)(f"{exc} ({job.source}: {info.describe()})") from None
+            log.info("%s on %s images: %s", cache[info].method, info.describe(),
+                     cache[info].describe())
+        plans.append(cache[info])
+    return plans, report
 
 
 def run_jobs(jobs, transform, *, overwrite=False, skip_existing=False, progress=True,
@@ -78,8 +108,11 @@ def run_jobs(jobs, transform, *, overwrite=False, skip_existing=False, progress=
                disable=True if not progress or len(jobs) <= 1 else None)
     for index, job in enumerate(bar):
         try:
+            start = time.perf_counter()
             if _run_one(job, index, transform, seen, overwrite, skip_existing):
                 report.done.append(job.target)
+                log.info("%s -> %s (%.2f s)", job.source, job.target,
+                         time.perf_counter() - start)
             else:
                 report.skipped.append(job.target)
         except Exception as exc:  # one bad file must not stop the batch

@@ -10,10 +10,9 @@ The protocol is the one of the published tables (../shared/datasets/README.md):
   (the library's float convention), and its output, scaled back, is clipped to
   the data range before PSNR (peak = data range) and SSIM.
 
-Other noise (``noise=``): "salt-pepper" sweeps the impulse density instead of
-sigma (a fraction of the pixels set to 0 or the top of the range, half each,
-from the same seeded generator) and methods get no sigma; "mixed" adds the
-Gaussian noise, then impulses of a fixed `density`, and methods get sigma.
+Other noise (``noise=``, any kind of the noise registry): the swept levels are
+that model's levels (salt-pepper: impulse densities), drawn from the same
+seeded generator; methods get the sigma the model implies, or none.
 
 Methods run image by image in turn (rotating their order), so drift on a noisy
 machine hits all of them alike. Timings cover the method call only, after a
@@ -39,12 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from ._config import get_threads, set_threads
-from ._image import data_range_of, split_alpha
 from .errors import DenoiseError, InvalidParameterError
-from .io import iter_images, read_image
-from .metrics import psnr, ssim
-from .noise import impulses
-from .registry import get_filter
+from .noise import get_noise
+from .protocol import (clean_image, denoise_scaled, load_dataset, method_sigma, noisy_image,
+                       score)
+from .registry import REFERENCE_PREFIX, REGISTRY, get_filter, references
 
 WARMUP_SIZE = 64          # side of the warm-up crop, in pixels
 PACKAGES = ("denoise", "numpy", "numba", "scipy", "scikit-image", "imageio",
@@ -97,23 +95,17 @@ class BenchResult:
     montage: dict = field(default_factory=dict)         # sigma -> {label: image}
     montage_image: str = ""
     environment: dict = field(default_factory=dict)
-    noise: str = "gaussian"        # NOISE_KINDS
-    density: float = 0.0           # impulse density of "mixed" noise
+    noise: str = "gaussian"        # a kind of the noise registry
+    noise_options: dict = field(default_factory=dict)   # its extra options (mixed: density)
 
     @property
     def symbol(self):
-        """What the swept level is: σ, or p (impulse density) for salt-pepper."""
-        return "p" if self.noise == "salt-pepper" else "σ"
+        """What the swept level is, from the noise model: σ, p (impulse density)..."""
+        return get_noise(self.noise).symbol
 
     def describe_noise(self):
         """The noise in words, for headers."""
-        levels = ", ".join(f"{s:g}" for s in self.sigmas)
-        if self.noise == "salt-pepper":
-            return f"salt-pepper noise, impulse density {levels}"
-        if self.noise == "mixed":
-            return (f"mixed noise: sigma {levels} (image units), then "
-                    f"{self.density:g} impulse density")
-        return f"sigma {levels} (image units)"
+        return get_noise(self.noise).describe(self.sigmas, **self.noise_options)
 
     def summaries(self, images=None):
         """Summary rows (noisy input first, then methods in run order) per sigma.
@@ -145,7 +137,8 @@ class BenchResult:
                    threads=data["threads"], data_range=data["data_range"],
                    images=data["images"], montage_image=data["montage_image"],
                    environment=data["environment"], first_call=data["first_call_s"],
-                   noise=data.get("noise", "gaussian"), density=data.get("density", 0.0),
+                   noise=data.get("noise", "gaussian"),
+                   noise_options=data.get("noise_options", {}),
                    noisy=[s for s in samples if s.method == "noisy"],
                    samples=[s for s in samples if s.method != "noisy"])
 
@@ -155,77 +148,61 @@ class BenchResult:
                 "threads": self.threads, "data_range": self.data_range,
                 "images": self.images, "montage_image": self.montage_image,
                 "environment": self.environment, "first_call_s": self.first_call,
-                "noise": self.noise, "density": self.density,
+                "noise": self.noise, "noise_options": self.noise_options,
                 "summary": [asdict(r) for r in self.summaries()],
                 "samples": [asdict(s) for s in self.noisy + self.samples]}
 
 
-def load_dataset(folder, limit=None):
-    """Sorted ``[(name, path)]`` of the images in `folder` (first `limit` only)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidParameterError(f"{folder}: not a folder")
-    paths = iter_images(folder)
-    if not paths:
-        raise InvalidParameterError(f"{folder}: no images")
-    return [(p.name, p) for p in paths[:limit]]
+def reference_name(name):
+    """``bm3d`` -> ``ref:bm3d`` when only the prefixed name exists."""
+    if name not in REGISTRY and REFERENCE_PREFIX + name in REGISTRY:
+        return REFERENCE_PREFIX + name
+    return name
 
 
-def clean_image(path):
-    """Read `path` as float64 in its own units, and its data range (alpha dropped)."""
-    image, _ = split_alpha(read_image(path))
-    data_range = data_range_of(image.dtype)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    return image.astype(np.float64), data_range
+def resolve_references(against):
+    """Reference names for --against: all installed by default, none for 'none'."""
+    if not against:
+        return references()
+    if [a.lower() for a in against] == ["none"]:
+        return []
+    names = [reference_name(a) for a in against]
+    for name in names:
+        if name not in REGISTRY or not REGISTRY[name].is_reference:
+            raise InvalidParameterError(
+                f"{name!r} is not an installed reference; installed: "
+                f"{', '.join(references()) or 'none'} "
+                f"(OpenCV and BM3D come with pip install 'denoise[bench]')")
+    return names
 
 
-NOISE_KINDS = ("gaussian", "salt-pepper", "mixed")
-
-
-def noisy_image(clean, sigma, index, noise="gaussian", density=0.0, top=255.0):
-    """The protocol's noisy image: clean + N(0, sigma^2), seed = index, not clipped.
-
-    salt-pepper: `sigma` is the impulse density instead, and impulses are 0 or
-    `top` (the data range); mixed: the Gaussian noise, then impulses of `density`.
-    """
-    rng = np.random.default_rng(index)
-    if noise == "salt-pepper":
-        return impulses(clean.copy(), sigma, rng, top)
-    noisy = clean + rng.normal(0.0, sigma, clean.shape)
-    return impulses(noisy, density, rng, top) if noise == "mixed" else noisy
-
-
-def method_sigma(noise, level):
-    """The sigma a method is given (image units): none for salt-pepper."""
-    return None if noise == "salt-pepper" else level
-
-
-def denoise_scaled(spec, noisy, sigma, data_range):
-    """Run `spec` the library's way (float on [0, 1]) and return clipped image units."""
-    out = spec.func(noisy / data_range, sigma=None if sigma is None else sigma / data_range)
-    return np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)
-
-
-def score(clean, estimate, data_range):
-    """PSNR and SSIM of an estimate already clipped to the data range."""
-    return (psnr(clean, estimate, data_range=data_range),
-            ssim(clean, estimate, data_range=data_range))
+def parse_limits(raw):
+    """``{"bm3d": "17"}`` (METHOD=N) -> ``{"ref:bm3d": 17}``; N must be a positive integer."""
+    limits = {}
+    for key, text in raw.items():
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise InvalidParameterError(f"{key}={text}: N must be a positive integer")
+        limits[reference_name(key)] = value
+    return limits
 
 
 def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threads=None,
-              montage_image=None, progress=False, noise="gaussian", density=0.0):
-    """Benchmark `methods` (registry names) on `dataset` at each sigma (image units).
+              montage_image=None, progress=False, noise="gaussian", noise_options=None):
+    """Benchmark `methods` (registry names) on `dataset` at each level of `noise`.
 
-    `method_limits` maps a method to the number of first images it runs on (slow
-    references). `noise` is one of NOISE_KINDS; for salt-pepper `sigmas` are the
-    impulse densities, for mixed `density` is the impulse density added to each
-    sigma. Returns a :class:`BenchResult`.
+    `sigmas` are the noise model's levels (sigma in image units for Gaussian
+    noise; impulse densities for salt-pepper), `noise_options` its extra options
+    (mixed: density). `method_limits` maps a method to the number of first images
+    it runs on (slow references). Returns a :class:`BenchResult`.
     """
     from tqdm import tqdm
 
     specs = [get_filter(m) for m in methods]
-    _check_noise(noise, sigmas, density, specs)
+    noise_options = _check_noise(noise, sigmas, noise_options, specs)
     method_limits = dict(method_limits or {})
     unknown = set(method_limits) - set(methods)
     if unknown:
@@ -236,45 +213,49 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
     result = BenchResult(dataset=str(dataset), sigmas=list(sigmas), methods=list(methods),
                          threads=get_threads(), data_range=0.0,
                          images=[name for name, _ in files],
-                         environment=environment(), noise=noise, density=density)
+                         environment=environment(), noise=noise,
+                         noise_options=noise_options)
     result.montage_image = montage_image or files[0][0]
     if result.montage_image not in result.images:
         raise InvalidParameterError(
             f"montage image {result.montage_image!r} is not among the images benchmarked")
     quota = {m: min(len(files), method_limits.get(m, len(files))) for m in methods}
     total = sum(quota.values()) * len(sigmas)
-    bar = tqdm(total=total, desc="bench", unit="call", disable=not progress, file=sys.stderr)
     first = _load_first(files)
-    with bar:
+    with tqdm(total=total, desc="bench", unit="call", file=sys.stderr,
+              disable=None if progress else True) as bar:   # None: off when not a terminal
         for sigma in sigmas:
             _warm_up(specs, first, sigma, result)
             for index, (name, path) in enumerate(files):
-                clean, data_range = clean_image(path)
-                result.data_range = data_range
-                noisy = noisy_image(clean, sigma, index, noise, density, data_range)
-                keep = name == result.montage_image
-                base = np.clip(noisy, 0.0, data_range)
-                result.noisy.append(Sample("noisy", sigma, name, index, _pixels(clean),
-                                           *score(clean, base, data_range), 0.0, None))
-                if keep:
-                    result.montage[sigma] = {"clean": clean, "noisy": base}
                 order = specs[index % len(specs):] + specs[:index % len(specs)]
-                for spec in order:
-                    if index >= quota[spec.name]:
-                        continue
-                    try:
-                        out, seconds, peak = _timed(
-                            spec, noisy, method_sigma(noise, sigma), data_range)
-                    except Exception as exc:
-                        raise DenoiseError(f"{spec.name} failed on {path} at "
-                                           f"{result.symbol}={sigma:g}: {exc}") from exc
-                    result.samples.append(Sample(
-                        spec.name, sigma, name, index, _pixels(clean),
-                        *score(clean, out, data_range), seconds, peak))
-                    if keep:
-                        result.montage[sigma][spec.name] = out
-                    bar.update()
+                _one_image(result, [s for s in order if index < quota[s.name]], sigma, index,
+                           name, path, bar)
     return result
+
+
+def _one_image(result, specs, sigma, index, name, path, bar):
+    """The noisy image `index` at `sigma`, then each method in turn on it."""
+    clean, data_range = clean_image(path)
+    result.data_range = data_range
+    noisy = noisy_image(clean, sigma, index, result.noise, data_range, **result.noise_options)
+    keep = name == result.montage_image
+    base = np.clip(noisy, 0.0, data_range)
+    result.noisy.append(Sample("noisy", sigma, name, index, _pixels(clean),
+                               *score(clean, base, data_range), 0.0, None))
+    if keep:
+        result.montage[sigma] = {"clean": clean, "noisy": base}
+    for spec in specs:
+        try:
+            out, seconds, peak = _timed(spec, noisy, method_sigma(result.noise, sigma),
+                                        data_range)
+        except Exception as exc:
+            raise DenoiseError(f"{spec.name} failed on {path} at "
+                               f"{result.symbol}={sigma:g}: {exc}") from exc
+        result.samples.append(Sample(spec.name, sigma, name, index, _pixels(clean),
+                                     *score(clean, out, data_range), seconds, peak))
+        if keep:
+            result.montage[sigma][spec.name] = out
+        bar.update()
 
 
 def environment():
@@ -312,29 +293,27 @@ def _load_first(files):
     return clean[:WARMUP_SIZE, :WARMUP_SIZE], data_range
 
 
-def _check_noise(noise, levels, density, specs):
-    """Raise InvalidParameterError: unknown kind, bad levels, a method left without sigma."""
-    if noise not in NOISE_KINDS:
-        raise InvalidParameterError(
-            f"unknown noise {noise!r}; choose from: {', '.join(NOISE_KINDS)}")
-    if noise == "salt-pepper":
-        if any(not 0.0 < p <= 1.0 for p in levels):
-            raise InvalidParameterError("salt-pepper levels are impulse densities in (0, 1]")
+def _check_noise(noise, levels, options, specs):
+    """The noise's options; InvalidParameterError for an unknown kind, a bad level or
+    option, or a method that needs sigma where the noise implies none."""
+    model = get_noise(noise)
+    options = model.resolve_options(options)
+    for level in levels:
+        model.check(level)
+    if any(model.implied_sigma(level) is None for level in levels):
         blind = [s.name for s in specs if s.needs_sigma()]
         if blind:
             raise InvalidParameterError(
                 f"{', '.join(blind)} need{'s' if len(blind) == 1 else ''} sigma, which "
-                f"salt-pepper noise does not give; "
-                f"choose methods with -m (median, adaptive-median...)")
-    if noise == "mixed" and not 0.0 < density <= 1.0:
-        raise InvalidParameterError(f"mixed noise needs an impulse density in (0, 1], "
-                                    f"got {density:g}")
+                f"{noise} noise does not give; choose methods with -m (median, "
+                f"adaptive-median...)")
+    return options
 
 
 def _warm_up(specs, first, sigma, result):
     """One call per method on a crop (compiles this level's code paths)."""
     crop, data_range = first
-    noisy = noisy_image(crop, sigma, 0, result.noise, result.density, data_range)
+    noisy = noisy_image(crop, sigma, 0, result.noise, data_range, **result.noise_options)
     for spec in specs:
         start = time.perf_counter()
         try:

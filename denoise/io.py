@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._image import check_image
+from ._image import ImageInfo, check_image
 from .errors import DenoiseError, ImageIOError
 
 #: extension -> format name
@@ -50,12 +50,8 @@ def read_image(path):
     """Read one image file; raise ImageIOError naming the file and the reason."""
     import imageio.v3 as iio
 
-    path = Path(path)
+    path = _checked(path)
     fmt = format_of(path)
-    if not path.is_file():
-        raise ImageIOError(f"{path}: no such file")
-    if fmt == "PNG":
-        _refuse_16bit_color_png(path)
     try:
         image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
     except Exception as exc:  # imageio raises many types for a bad file
@@ -66,6 +62,38 @@ def read_image(path):
     except DenoiseError as exc:
         raise ImageIOError(f"{path}: {exc}") from exc
     return image
+
+
+def read_info(path):
+    """What `path` holds, as an ImageInfo, from its header (no pixels are decoded).
+
+    Agrees with :func:`read_image` on shape and dtype; raises ImageIOError naming
+    the file and the reason. A file whose pixels turn out unreadable fails later,
+    in :func:`read_image`.
+    """
+    import imageio.v3 as iio
+
+    path = _checked(path)
+    fmt = format_of(path)
+    try:
+        if fmt == "TIFF":                 # what read_image reads: the first series
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                shape, dtype = tif.series[0].shape, np.dtype(tif.series[0].dtype)
+        else:
+            props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
+            shape, dtype = props.shape, np.dtype(props.dtype)
+    except Exception as exc:  # imageio and tifffile raise many types for a bad file
+        raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
+    if dtype == bool:                             # 1-bit: read as 0 / 255
+        dtype = np.dtype(np.uint8)
+    elif fmt == "PNM" and dtype.kind == "i":      # Pillow reads 16-bit PGM as int32
+        dtype = np.dtype(np.uint16)
+    try:
+        return ImageInfo.from_shape(shape, dtype)
+    except DenoiseError as exc:
+        raise ImageIOError(f"{path}: {exc}") from exc
 
 
 def check_writable(path, image):
@@ -142,6 +170,17 @@ def iter_images(folder, *, recursive=False):
     pattern = "**/*" if recursive else "*"
     return sorted(p for p in folder.glob(pattern)
                   if p.is_file() and is_image_path(p) and not p.name.startswith("."))
+
+
+def _checked(path):
+    """`path` as a Path if it is a file of a supported type that can be read without loss."""
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.is_file():
+        raise ImageIOError(f"{path}: no such file")
+    if fmt == "PNG":
+        _refuse_16bit_color_png(path)
+    return path
 
 
 def _normalise(image, fmt):

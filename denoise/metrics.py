@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from ._image import check_image, data_range_of, split_alpha
-from .errors import ImageFormatError
+from .batch import Report
+from .errors import DenoiseError, ImageFormatError
 from .io import iter_images, read_image
 
 
@@ -73,6 +74,27 @@ def pair_files(clean, denoised):
         else:
             pairs.append((den.name, ref, den))
     return pairs, unmatched
+
+
+def score_folder(clean, denoised):
+    """Score every denoised file against its clean namesake: ``(scores, report)``.
+
+    The :class:`~denoise.batch.Report` (the one ``run`` returns) lists the files
+    scored and, with the reason, those that were not: no clean counterpart,
+    unreadable, another shape. One file's failure never stops the others.
+    """
+    pairs, unmatched = pair_files(clean, denoised)
+    report = Report()
+    report.failed += [(p, f"{p}: no clean image of the same name in {clean}")
+                      for p in unmatched]
+    scores = []
+    for name, ref, den in pairs:
+        try:
+            scores.append(score_files(ref, den, name))
+            report.done.append(den)
+        except DenoiseError as exc:
+            report.failed.append((den, str(exc)))
+    return scores, report
 
 
 def score_files(clean_path, denoised_path, name):

@@ -1,64 +1,135 @@
-"""Noise synthesis: seeded gaussian, poisson, salt-and-pepper, speckle and mixed noise."""
+"""The noise models: a registry, one entry per kind, and seeded synthesis.
+
+Each :class:`NoiseModel` says what its level means, its sensible default, how to
+synthesise it, and the sigma it implies (the Gaussian noise level a denoiser
+should be given), where there is one. ``denoise noise``, ``denoise bench`` and the
+benchmark protocol read the registry; nothing branches on kind names.
+
+Synthesis works on float64 arrays in the image's own units, with ``top`` the
+top of the data range (255, 65535 or 1.0): the bench protocol and
+:func:`add_noise` draw the same noise from the same generator.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
 import numpy as np
 
-from ._image import from_working, intensity_to_working, to_working
+from ._image import check_image, data_range_of, split_alpha
 from ._validate import check_int, check_positive
 from .errors import InvalidParameterError
 
-KINDS = ("gaussian", "poisson", "salt-pepper", "speckle", "mixed")
+NOISE: dict = {}
 
 
-def add_noise(image, kind="gaussian", level=25.0, *, seed=0, clip=None, density=0.1):
+@dataclass(frozen=True)
+class NoiseModel:
+    """One kind of noise."""
+
+    name: str
+    summary: str                   # one line, for listings and --help
+    level: str                     # what the level means
+    symbol: str                    # the level's symbol in tables ("σ", "p", ...)
+    quantity: str                  # what the level is, in words ("sigma", "impulse density")
+    default: float                 # default level; in 8-bit units when `scaled`
+    scaled: bool                   # the level is an intensity in the image's units
+    synthesize: Callable           # (x, level, rng, top, **options) -> noisy (new array)
+    check: Callable                # check(level) -> float, or InvalidParameterError
+    implied_sigma: Callable = lambda level: None   # level -> sigma (image units) or None
+    options: dict = field(default_factory=dict)    # extra options and their defaults
+
+    def default_level(self, data_range):
+        """The default level for images of `data_range` (255, 65535 or 1.0)."""
+        return self.default * data_range / 255.0 if self.scaled else self.default
+
+    @property
+    def axis(self):
+        """The level's name with its units, for plot axes."""
+        return f"{self.quantity} (image units)" if self.scaled else self.quantity
+
+    def describe(self, levels, **options):
+        """The noise in words, e.g. "gaussian noise, sigma 15, 25 (image units)"."""
+        values = ", ".join(f"{v:g}" for v in levels)
+        extra = "".join(f", {k} {options.get(k, v):g}" for k, v in self.options.items())
+        units = " (image units)" if self.scaled else ""
+        return f"{self.name} noise, {self.quantity} {values}{units}{extra}"
+
+    def resolve_options(self, given):
+        """`given` options (None: not given) merged with the defaults; unknown ones rejected."""
+        given = {k: v for k, v in (given or {}).items() if v is not None}
+        unknown = set(given) - set(self.options)
+        if unknown:
+            takers = [m.name for m in NOISE.values() if set(unknown) <= set(m.options)]
+            raise InvalidParameterError(
+                f"{', '.join(sorted(unknown))} applies to {' and '.join(takers) or 'no'} "
+                f"noise, not {self.name}")
+        return {**self.options, **{k: OPTION_CHECKS[k](v) for k, v in given.items()}}
+
+
+def register_noise(model):
+    """Add `model` to :data:`NOISE` (its name must be new); returns it."""
+    if model.name in NOISE:
+        raise RuntimeError(f"noise kind {model.name!r} is registered twice")
+    NOISE[model.name] = model
+    return model
+
+
+def get_noise(name):
+    """The model called `name`, or InvalidParameterError listing the kinds."""
+    try:
+        return NOISE[name]
+    except KeyError:
+        raise InvalidParameterError(
+            f"unknown noise kind {name!r}; choose from: {', '.join(NOISE)}") from None
+
+
+def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, **options):
     """Return a noisy copy of `image` (same shape and dtype; alpha untouched).
 
     Parameters
     ----------
     image : ndarray, shape (H, W) or (H, W, C)
         uint8, uint16, float16, float32 or float64.
-    kind : {"gaussian", "poisson", "salt-pepper", "speckle", "mixed"}, default "gaussian"
-        gaussian: ``x + N(0, level^2)``. poisson: photon noise with `level`
-        photons at the top of the data range (0-255, 0-65535 or 0-1), so lower is
-        noisier. salt-pepper: a fraction `level` of the samples set to 0 or to
-        the top of the range, half each. speckle: ``x (1 + N(0, level^2))``.
-        mixed: gaussian with sigma `level`, then salt-pepper with `density`.
-    level : float, default 25.0
-        gaussian and mixed: sigma in the image's units (0-255 for uint8, 0-65535 for uint16,
-        data units for float); poisson: photons at full scale, > 0; salt-pepper:
-        fraction of samples in [0, 1]; speckle: relative sigma, > 0.
-    density : float, default 0.1
-        mixed only: fraction of samples turned into impulses, in [0, 1].
+    kind : str, default "gaussian"
+        A registered noise model (``NOISE``): gaussian, poisson, salt-pepper,
+        speckle, mixed.
+    level : float, optional
+        The model's level (its ``level`` text says what it means); default the
+        model's default, scaled to the image's range for intensity levels.
     seed : int, default 0
         Seed of ``numpy.random.default_rng``; the same seed gives the same noise.
     clip : bool, optional
-        Clip to the data range. Integer output is always clipped; float output
-        is not clipped unless `clip` is True (the benchmark protocol).
+        Clip to the data range. Integer output is always clipped (and rounded);
+        float output is not clipped unless `clip` is True (the benchmark protocol).
+    **options
+        The model's extra options (mixed: ``density``).
 
     Returns
     -------
-    noisy : ndarray, same shape and dtype as `image`
+    noisy : ndarray, same shape and dtype as `image` (float16 comes back as float32)
+
+    Raises
+    ------
+    InvalidParameterError, ImageFormatError
     """
-    if kind not in KINDS:
-        raise InvalidParameterError(f"unknown noise kind {kind!r}; choose from: {', '.join(KINDS)}")
+    model = get_noise(kind)
     seed = check_int("seed", seed, minimum=0)
-    level = _check_level(kind, level)
-    if kind == "mixed":
-        density = _check_level("salt-pepper", density)
-    work, layout = to_working(image)
-    rng = np.random.default_rng(seed)
-    x = work.astype(np.float64)           # working units: the data range is [0, 1]
-    if kind in ("gaussian", "mixed"):
-        x += rng.normal(0.0, intensity_to_working(level, layout), size=x.shape)
-        if kind == "mixed":
-            impulses(x, density, rng, 1.0)
-    elif kind == "poisson":
-        x = rng.poisson(np.clip(x, 0, None) * level) / level
-    elif kind == "salt-pepper":
-        impulses(x, level, rng, 1.0)
+    options = model.resolve_options(options)
+    check_image(image)
+    top = data_range_of(image.dtype)
+    level = model.check(model.default_level(top) if level is None else level)
+    arr = image[..., None] if image.ndim == 2 else image
+    color, alpha = split_alpha(arr)
+    noisy = model.synthesize(color.astype(np.float64), level, np.random.default_rng(seed), top,
+                             **options)
+    if clip or image.dtype.kind == "u":
+        noisy = np.clip(noisy, 0.0, top)
+    if image.dtype.kind == "u":
+        out = np.rint(noisy).astype(image.dtype)
     else:
-        x *= 1.0 + rng.normal(0.0, level, size=x.shape)
-    if clip:
-        x = np.clip(x, 0.0, 1.0)
-    return from_working(x.astype(np.float32), layout)
+        out = noisy.astype(np.float64 if image.dtype == np.float64 else np.float32)
+    if alpha is not None:
+        out = np.concatenate([out, alpha.astype(out.dtype)], axis=2)
+    return out[..., 0] if image.ndim == 2 else out
 
 
 def impulses(x, density, rng, top):
@@ -69,10 +140,66 @@ def impulses(x, density, rng, top):
     return x
 
 
-def _check_level(kind, level):
-    if kind == "salt-pepper":
-        if not isinstance(level, (int, float)) or not 0.0 <= level <= 1.0:
+def _fraction(name):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0.0 <= value <= 1.0:
             raise InvalidParameterError(
-                f"impulse density is a fraction of samples in [0, 1], got {level!r}")
-        return float(level)
-    return check_positive("level", level)
+                f"{name} is a fraction of samples in [0, 1], got {value!r}")
+        return float(value)
+    return check
+
+
+def _positive(value):
+    return check_positive("level", value)
+
+
+def _gaussian(x, level, rng, top):
+    return x + rng.normal(0.0, level, x.shape)
+
+
+def _salt_pepper(x, level, rng, top):
+    return impulses(x.copy(), level, rng, top)
+
+
+def _mixed(x, level, rng, top, density):
+    return impulses(_gaussian(x, level, rng, top), density, rng, top)
+
+
+def _poisson(x, level, rng, top):
+    return rng.poisson(np.clip(x, 0.0, None) / top * level) / level * top
+
+
+def _speckle(x, level, rng, top):
+    return x * (1.0 + rng.normal(0.0, level, x.shape))
+
+
+def _identity(level):
+    return level
+
+
+#: Checks of the models' extra options.
+OPTION_CHECKS = {"density": _fraction("density")}
+
+
+register_noise(NoiseModel(
+    "gaussian", "additive white Gaussian noise, x + N(0, sigma^2)",
+    "sigma in the image's units (0-255 for 8-bit, 0-65535 for 16-bit, data units for float)",
+    "σ", "sigma", 25.0, True, _gaussian, _positive, _identity))
+register_noise(NoiseModel(
+    "poisson", "photon (shot) noise: Poisson counts with `level` photons at the top of the range",
+    "photons at the top of the data range (lower is noisier), > 0",
+    "photons", "photons at full scale", 100.0, False, _poisson, _positive))
+register_noise(NoiseModel(
+    "salt-pepper", "impulses: a fraction of the samples set to 0 or the top of the range",
+    "fraction of samples turned into impulses, in [0, 1] (half 0, half the top)",
+    "p", "impulse density", 0.1, False, _salt_pepper, _fraction("salt-pepper level")))
+register_noise(NoiseModel(
+    "speckle", "multiplicative noise, x (1 + N(0, level^2))",
+    "relative sigma (0.1: 10 % of the value), > 0",
+    "rel. σ", "relative sigma", 0.1, False, _speckle, _positive))
+register_noise(NoiseModel(
+    "mixed", "Gaussian noise, then salt-and-pepper impulses of a given density",
+    "sigma of the Gaussian part, in the image's units; impulses: --density",
+    "σ", "sigma", 15.0, True, _mixed, _positive, _identity,
+    options={"density": 0.1}))

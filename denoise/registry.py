@@ -1,19 +1,38 @@
-"""The method registry: one :class:`FilterSpec` per method, built from the function itself.
+"""The method registry: one :class:`FilterSpec` per method, and the plan/apply protocol.
 
-A method is a function ``f(image, *, sigma=None, **params)`` decorated with
-:func:`register`. Its keyword-only parameters, their defaults and types come from
-the signature; its summary, parameter descriptions and reference come from the
-numpydoc docstring; the rule that turns the noise level into default parameters is
-passed to :func:`register`. The CLI, evaluation and benchmarks discover methods
-only through :data:`REGISTRY`.
+A method is declared once, by its public function's signature and numpydoc
+docstring, decorated with :func:`register`::
+
+    @register(rule=_rule, prepare=_prepare, apply=_apply)
+    def nlm(image, *, sigma=None, patch_radius=None, search_radius=7, h=None):
+        \"\"\"One-line summary. ... Parameters ... References ...\"\"\"
+
+The decorated body is never run: the registry builds the function from two phases.
+
+* Planning: :meth:`FilterSpec.plan` takes what the image is (:class:`ImageInfo`,
+  from an array or a file header), sigma and the given parameters. Constants come
+  from the signature; parameters left ``None`` there come from the method's sigma
+  rule ``rule(info, sigma, values)``, which derives only what depends on sigma,
+  the channels or the data range. The method's ``prepare(info, sigma, values)``
+  validates every value and builds its tables, and declares the halo (pixels of
+  context an output pixel depends on) and the image-level statistics it fits.
+  Planning never filters.
+* Applying: ``apply(work, plan)`` filters the float32 working array (H, W, C),
+  or, for ``native`` methods (order statistics), one plane in the image's dtype.
+  :meth:`FilterSpec.run` is the one driver around it (working form, alpha, dtype).
+
+The CLI, evaluation and benchmarks discover methods only through :data:`REGISTRY`.
 """
+import functools
 import inspect
+import math
 import re
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from ._image import ImageInfo, from_working, map_planes, to_working
 from ._validate import check_positive
 from .errors import InvalidParameterError, MissingSigmaError, UnknownFilterError
 
@@ -30,21 +49,55 @@ class Param:
 
     name: str
     type: type                 # int, float, bool or str
-    default: Any               # None means "derived from sigma"
-    doc_type: str              # the numpydoc type line, e.g. "int, default None"
-    description: str           # first sentence(s) of the numpydoc description
+    default: Any               # None: derived (from sigma, channels or range) or automatic
+    doc_type: str              # the numpydoc type line, e.g. "int, default from sigma"
+    description: str           # the numpydoc description, joined into one line
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a method's ``prepare`` returns: its settings and what it depends on."""
+
+    config: Any                # the method's own settings for apply (working units, tables)
+    halo: Optional[int]        # context in pixels an output pixel needs; None: the whole image
+    statistics: tuple = ()     # image-level statistics apply fits from the whole image
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A method planned for one kind of image: every parameter resolved and checked."""
+
+    method: str
+    info: ImageInfo
+    sigma: Optional[float]     # image units
+    params: dict               # every parameter, as the caller would pass it (image units)
+    config: Any
+    halo: Optional[int]
+    statistics: tuple = ()
+
+    def describe(self):
+        """One line: the values a call uses, the halo and any image-level statistics."""
+        values = ", ".join(f"{k}={format_value(v)}" for k, v in self.params.items())
+        halo = "the whole image" if self.halo is None else f"{self.halo} px"
+        fitted = f"; fitted on the whole image: {', '.join(self.statistics)}" \
+            if self.statistics else ""
+        return f"{values} (halo {halo}{fitted})"
 
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """A registered method: the function, its parameters and its sigma rule."""
+    """A registered method: its public function, its two phases and its sigma rule."""
 
     name: str
     func: Callable
     summary: str
     reference: str
-    rule: Optional[Callable]   # rule(sigma, data_range, values) -> derived values
     family: str                # what it computes ("nlm", "median"...): pairs ours with refs
+    prepare: Callable          # prepare(info, sigma, values) -> Setup
+    apply: Callable            # apply(work, plan) -> out
+    rule: Optional[Callable] = None    # rule(info, sigma, values) -> {name: derived value}
+    fit: Optional[Callable] = None     # fit(work, plan) -> plan with its statistics fixed
+    native: bool = False       # apply runs on planes in the image's own dtype
 
     @property
     def is_reference(self):
@@ -58,67 +111,105 @@ class FilterSpec:
 
     @property
     def defaults(self):
-        """``{name: default}`` from the signature (None: derived from sigma)."""
+        """``{name: default}`` from the signature (None: derived or automatic)."""
         return {p.name: p.default for p in self.params}
 
-    def resolve(self, sigma, data_range, given=None):
-        """Parameters for a call: `given` plus, for those left None, the sigma rule.
+    def resolve(self, info, sigma=None, given=None):
+        """Every parameter's value for an image like `info`: `given`, else the
+        signature's constant, else what the sigma rule derives.
 
-        `sigma` and the returned intensities are in image units; `data_range` is the
-        image's nominal range (255, 65535 or 1.0). Raises MissingSigmaError when a
-        parameter needs `sigma` and none was given.
+        Raises MissingSigmaError naming the parameters that need sigma when it is
+        None, and InvalidParameterError for an unknown parameter name.
         """
+        if sigma is not None:
+            check_positive("sigma", sigma)
         values = dict(self.defaults)
-        values.update({k: v for k, v in (given or {}).items() if k != "sigma"})
-        return fill_from_sigma(self.rule, sigma, data_range, **values)
+        for key, value in (given or {}).items():
+            if key not in values:
+                valid = ", ".join(sorted(values)) or "(none)"
+                raise InvalidParameterError(
+                    f"{self.name} has no parameter {key!r}; valid parameters: {valid}")
+            values[key] = value
+        if self.rule is not None and any(v is None for v in values.values()):
+            derived = self.rule(info, sigma, dict(values))
+            values.update({k: v for k, v in derived.items() if values.get(k) is None})
+        missing = [k for k, v in values.items() if v is None]
+        if sigma is None and missing:
+            raise MissingSigmaError(
+                f"{self.name} needs the noise level to set {', '.join(missing)}: give "
+                f"sigma (--sigma VALUE, in the image's units) or set "
+                f"{' and '.join(missing)} (-p {missing[0]}=...)")
+        return values
 
-    def needs_sigma(self, given=None):
-        """True if, with `given` parameters, the method cannot run without sigma."""
+    def plan(self, info, sigma=None, **given):
+        """Plan the method for images like `info` (see the module docstring). Never filters."""
+        values = self.resolve(info, sigma, given)
+        setup = self.prepare(info, sigma, values)
+        return Plan(self.name, info, None if sigma is None else float(sigma), values,
+                    setup.config, setup.halo, tuple(setup.statistics))
+
+    def run(self, image, plan):
+        """Filter `image` with `plan`: the one driver (working form, alpha, dtype)."""
+        info = ImageInfo.of(image)
+        if (info.channels, info.dtype) != (plan.info.channels, plan.info.dtype):
+            raise InvalidParameterError(
+                f"{self.name}: the plan is for {plan.info.describe()} images, "
+                f"not {info.describe()}")
+        if self.native:
+            return map_planes(image, lambda plane: self.apply(plane, plan))
+        work, layout = to_working(image)
+        return from_working(self.apply(work, plan), layout)
+
+    def needs_sigma(self, info=None, given=None):
+        """True if, with `given` parameters, the method cannot be planned without sigma."""
         try:
-            self.resolve(None, 255.0, given)
+            self.resolve(info or ImageInfo.typical(), None, given)
         except MissingSigmaError:
             return True
         return False
 
 
-def register(name=None, *, rule=None, family=None):
-    """Register the decorated function as a method; `rule` derives defaults from sigma.
+def register(name=None, *, prepare, apply, rule=None, fit=None, native=False, family=None,
+             available=True):
+    """Make the decorated stub a method: its signature and docstring define it.
 
-    `family` (default: the name) groups a method with the references that compute
-    the same thing, so benchmarks can quote ratios between them.
+    Returns the public function ``f(image, *, sigma=None, **params)``, which plans
+    for the image and runs the plan. `family` (default: the name) groups a method
+    with the references that compute the same thing. With `available` false (a
+    missing optional package) the function exists but is not registered.
     """
-    def decorator(func):
-        key = name or func.__name__
-        if key in REGISTRY:
-            raise RuntimeError(f"method {key!r} is registered twice")
-        doc = inspect.getdoc(func) or ""
-        REGISTRY[key] = FilterSpec(
-            name=key, func=func, summary=doc.splitlines()[0] if doc else "",
-            reference=_section(doc, "References"), rule=rule, family=family or key)
-        return func
+    def decorator(stub):
+        key = name or stub.__name__
+        signature = inspect.signature(stub)
+        doc = inspect.getdoc(stub) or ""
+
+        @functools.wraps(stub)
+        def method(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            given = dict(bound.arguments)
+            image = given.pop("image")
+            sigma = given.pop("sigma", None)
+            return spec.run(image, spec.plan(ImageInfo.of(image), sigma, **given))
+
+        spec = FilterSpec(name=key, func=method, summary=doc.splitlines()[0] if doc else "",
+                          reference=_section(doc, "References"), family=family or key,
+                          prepare=prepare, apply=apply, rule=rule, fit=fit, native=native)
+        if available:
+            if key in REGISTRY:
+                raise RuntimeError(f"method {key!r} is registered twice")
+            REGISTRY[key] = spec
+        return method
     return decorator
-
-
-def fill_from_sigma(rule, sigma, data_range, **values):
-    """Return `values` with each None replaced by what the method's sigma rule derives.
-
-    ``rule(sigma, data_range, values)`` returns the values it derives for the
-    None entries (it may read the ones the caller set). Wrappers call this with
-    their own arguments, so the library and the CLI derive defaults the same way.
-    `sigma` (image units) is validated when given.
-    """
-    if sigma is not None:
-        check_positive("sigma", sigma)
-    missing = [k for k, v in values.items() if v is None]
-    if missing and rule is not None:
-        derived = rule(sigma, data_range, dict(values))
-        values.update({k: derived[k] for k in missing if k in derived})
-    return values
 
 
 def our_methods():
     """Names of this project's methods (not the ``ref:`` adapters), sorted."""
     return sorted(name for name, spec in REGISTRY.items() if not spec.is_reference)
+
+
+def references():
+    """Names of the installed ``ref:`` adapters, sorted."""
+    return sorted(name for name, spec in REGISTRY.items() if spec.is_reference)
 
 
 def get_filter(name):
@@ -130,13 +221,21 @@ def get_filter(name):
             f"unknown method {name!r}; choose from: {', '.join(sorted(REGISTRY))}") from None
 
 
-def require_sigma(method, sigma, needed_for):
-    """Raise MissingSigmaError unless `sigma` is given (call from sigma rules)."""
-    if sigma is None:
-        raise MissingSigmaError(
-            f"{method} needs the noise level to set {needed_for}: give sigma "
-            f"(--sigma VALUE, in the image's units) or set {needed_for} explicitly")
-    return sigma
+def defaults_table(spec, sigmas=(5, 10, 15, 25, 35, 50, 75), channels=(1, 3)):
+    """The derived defaults at each sigma (8-bit units): ``(columns, rows)``.
+
+    Columns are the parameters whose signature default is None (derived); each row
+    is ``(channels, sigma, [value per column])``, computed by the method's own rule,
+    so the table can never disagree with what a call uses.
+    """
+    columns = [p.name for p in spec.params if p.default is None]
+    rows = []
+    for count in channels:
+        info = ImageInfo.typical("uint8", count)
+        for sigma in sigmas:
+            values = spec.resolve(info, float(sigma))
+            rows.append((count, sigma, [values[c] for c in columns]))
+    return columns, rows
 
 
 def coerce_params(spec, raw):
@@ -150,6 +249,15 @@ def coerce_params(spec, raw):
                 f"{spec.name} has no parameter {key!r}; valid parameters: {valid}")
         out[key] = _coerce(key, by_name[key].type, text)
     return out
+
+
+def format_value(value):
+    """A parameter value as a user would type it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.4g}"
+    return str(value)
 
 
 def _coerce(key, typ, text):
@@ -167,7 +275,9 @@ def _coerce(key, typ, text):
             f"{key} must be of type {typ.__name__}, got {text!r}") from None
 
 
+@functools.lru_cache(maxsize=None)
 def _params_of(func):
+    """The keyword-only parameters of `func` (read once: signature and docstring)."""
     hints = typing.get_type_hints(func)
     docs = _param_docs(inspect.getdoc(func) or "")
     out = []
@@ -177,7 +287,7 @@ def _params_of(func):
         doc_type, description = docs.get(p.name, ("", ""))
         out.append(Param(p.name, _base_type(hints.get(p.name, str)), p.default,
                          doc_type, description))
-    return out
+    return tuple(out)
 
 
 def _base_type(hint):
@@ -202,3 +312,8 @@ def _param_docs(doc):
         name, _, doc_type = head.partition(":")
         out[name.strip()] = (doc_type.strip(), " ".join(body.split()))
     return out
+
+
+__all__ = ["REGISTRY", "REFERENCE_PREFIX", "FilterSpec", "Param", "Plan", "Setup",
+           "coerce_params", "defaults_table", "format_value", "get_filter",
+           "our_methods", "references", "register"]

@@ -2,24 +2,30 @@
 
 Each method runs at its defaults on every image of the samples folder with
 Gaussian noise at sigma 15, 25 and 50 (8-bit units, scaled to each file's range),
-under the benchmark protocol (:mod:`denoise.bench`): seed = the image's index in
-sorted order, noisy image not clipped, output clipped before scoring. Results
+under the benchmark protocol (:mod:`denoise.protocol`): seed = the image's index
+in sorted order, noisy image not clipped, output clipped before scoring. Results
 are compared image by image with a committed baseline (JSON), so a drop on one
 image is not averaged away by the others.
+
+The samples and the baseline live in the project's checkout, next to the
+package: they are found from there, whatever the working directory.
 """
 import json
+import sys
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bench import clean_image, denoise_scaled, load_dataset, noisy_image, score
 from .errors import ImageIOError, InvalidParameterError
-from .registry import get_filter
 from .io import write_text
+from .protocol import clean_image, denoise_scaled, load_dataset, noisy_image, score
+from .registry import get_filter
 
 SIGMAS = (15, 25, 50)          # 8-bit units
-DEFAULT_BASELINE = Path("tests/regression/baseline.json")
-DEFAULT_SAMPLES = Path("sample_images/clean")
+#: The checkout the package was installed from (an editable install, as `make` does).
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_BASELINE = PROJECT / "tests" / "regression" / "baseline.json"
+DEFAULT_SAMPLES = PROJECT / "sample_images" / "clean"
 PROTOCOL = ("noisy = clean + N(0, (sigma * range / 255)^2), seed = index in sorted order, "
             "not clipped; method at defaults on noisy / range with sigma / range; output "
             "clipped to the range; PSNR and SSIM (skimage) per image")
@@ -49,7 +55,7 @@ def measure(samples, methods, sigmas=SIGMAS, progress=False):
     specs = [get_filter(m) for m in methods]
     out = {m: {_key(s): {} for s in sigmas} for m in methods}
     with tqdm(total=len(specs) * len(sigmas) * len(images), desc="regress", unit="call",
-              disable=not progress) as bar:
+              file=sys.stderr, disable=None if progress else True) as bar:
         for sigma in sigmas:
             for index, (name, clean, data_range) in enumerate(images):
                 level = sigma * data_range / 255.0
@@ -60,6 +66,12 @@ def measure(samples, methods, sigmas=SIGMAS, progress=False):
                     out[spec.name][_key(sigma)][name] = [round(v, 5) for v in value]
                     bar.update()
     return out
+
+
+def merge(baseline, current, methods):
+    """The baseline after an update: only the `methods` checked are replaced when
+    some were chosen (the others are kept as they were), else all of it."""
+    return {**baseline, **current} if methods else dict(current)
 
 
 def load_baseline(path):
@@ -78,7 +90,9 @@ def save_baseline(path, methods, samples):
     """Write the baseline atomically (sorted keys, stable diffs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"protocol": PROTOCOL, "samples": str(samples), "sigmas_8bit": list(SIGMAS),
+    samples = Path(samples).resolve()
+    shown = samples.relative_to(PROJECT) if samples.is_relative_to(PROJECT) else samples
+    data = {"protocol": PROTOCOL, "samples": str(shown), "sigmas_8bit": list(SIGMAS),
             "methods": methods}
     write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 

@@ -12,8 +12,10 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from .bench import Summary
-from .errors import ImageIOError
+from .errors import ImageIOError, InvalidParameterError
 from .io import write_atomic, write_text
+from .noise import get_noise
+from .protocol import score
 from .registry import REGISTRY
 
 _COLUMNS = [("method", "method"), ("sigma", "σ"), ("n", "n"), ("psnr", "PSNR dB"),
@@ -72,6 +74,18 @@ def comparisons(result):
 
 
 # --- files --------------------------------------------------------------------------
+
+def check_report_folder(folder, overwrite=False):
+    """Raise InvalidParameterError unless a report can be written into `folder`."""
+    if (Path(folder) / "index.html").exists() and not overwrite:
+        raise InvalidParameterError(
+            f"{folder}: a report exists there; pass --overwrite to replace it")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InvalidParameterError("a report draws plots with matplotlib: "
+                                    "pip install 'denoise[bench]'") from None
+
 
 def write_report(result, folder, *, overwrite=False):
     """Write JSON, CSVs, plots, montages and ``index.html`` into `folder`."""
@@ -192,8 +206,7 @@ def _plots(result, folder):
         points = [(r.sigma, r.psnr) for r in summaries if r.method == method]
         style = "--" if REGISTRY[method].is_reference else "-"
         ax.plot(*zip(*points), style, marker="o", label=method, color=color[method])
-    ax.set_xlabel("impulse density" if result.noise == "salt-pepper"
-                  else "noise sigma (image units)")
+    ax.set_xlabel(get_noise(result.noise).axis)
     ax.set_ylabel("mean PSNR (dB)")
     ax.set_title(f"{Path(result.dataset).name}: PSNR against noise level")
     ax.grid(alpha=0.3)
@@ -230,8 +243,6 @@ def _plots(result, folder):
 
 
 def _montage(plt, result, sigma, panels):
-    from .bench import score
-
     clean = panels["clean"]
     labels = list(panels)
     cols = min(4, len(labels))
@@ -265,8 +276,8 @@ def _html(result, plots):
              "tr.ref td{color:#555}img{max-width:100%}</style></head><body>",
              f"<h1>denoise bench: {esc(Path(result.dataset).name)}</h1>",
              f"<p>{esc(header(result))}</p>",
-             "<p>Protocol: noisy = clean + N(0, σ²) (salt-pepper: a fraction p of the "
-             "pixels set to 0 or the top of the range; mixed: N(0, σ²), then impulses), "
+             f"<p>Protocol: noisy = clean with {esc(get_noise(result.noise).summary)} "
+             f"({esc(result.symbol)}: {esc(get_noise(result.noise).level)}), "
              "seed = image index in sorted order, not clipped; outputs clipped to the "
              "data range; PSNR and SSIM (scikit-image, 7x7 window) averaged over images. "
              "Times: median per image after a warm-up; first call = compilation and imports.</p>",

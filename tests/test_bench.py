@@ -7,10 +7,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from denoise.bench import clean_image, noisy_image, run_bench
+from denoise.bench import run_bench
 from denoise.cli import main
 from denoise.io import iter_images, read_image, write_image
 from denoise.metrics import psnr
+from denoise.protocol import clean_image, noisy_image
 
 from conftest import ROOT, SAMPLES
 
@@ -213,7 +214,7 @@ def test_impulse_noise_protocols(dataset):
     changed = salt != clean
     assert set(np.unique(salt[changed])) <= {0.0, 255.0}
     assert abs(((salt == 0) | (salt == 255)).mean() - 0.3) < 0.05
-    mixed = noisy_image(clean, 15.0, 0, "mixed", 0.1, 255.0)
+    mixed = noisy_image(clean, 15.0, 0, "mixed", 255.0, density=0.1)
     gaussian = noisy_image(clean, 15.0, 0)
     kept = (mixed != 0) & (mixed != 255)
     np.testing.assert_array_equal(mixed[kept], gaussian[kept])
@@ -234,13 +235,14 @@ def test_bench_salt_pepper_and_mixed(runner, dataset, tmp_path):
     result = invoke(runner, "bench", "--dataset", dataset, "--noise", "mixed", "--sigma", "15",
                     "--density", "0.1", "-m", "weighted-median", "--against", "none")
     assert result.exit_code == 0, result.output
-    assert "mixed noise: sigma 15 (image units), then 0.1 impulse density" in result.stdout
+    assert "mixed noise, sigma 15 (image units), density 0.1" in result.stdout
 
 
 @pytest.mark.parametrize("args, match", [
     (["--noise", "salt-pepper", "--sigma", "0.1", "-m", "nlm"], "nlm needs sigma"),
-    (["--noise", "salt-pepper", "--sigma", "25", "-m", "median"], "impulse densities"),
-    (["--noise", "mixed", "--density", "0"], "density"),
+    (["--noise", "salt-pepper", "--sigma", "25", "-m", "median"], "fraction of samples"),
+    (["--noise", "mixed", "--density", "1.5"], "density is a fraction"),
+    (["--noise", "gaussian", "--density", "0.1"], "density applies to mixed noise"),
 ])
 def test_bench_noise_errors(runner, dataset, args, match):
     result = invoke(runner, "bench", "--dataset", dataset, "--against", "none", *args)

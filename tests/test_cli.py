@@ -168,3 +168,70 @@ def test_eval_unmatched_file_fails(runner, images, tmp_path):
 def test_entry_points(command):
     result = subprocess.run(command + ["methods"], capture_output=True, text=True, check=True)
     assert "median" in result.stdout
+
+
+def test_quiet_and_verbose_after_the_command(runner, images, tmp_path):
+    for args in (["-q", "run"], ["run", "-q"]):
+        result = invoke(runner, *args, images, "-o", tmp_path / args[0], "-m", "median")
+        assert result.exit_code == 0, result.output
+        assert result.stderr == ""
+    loud = invoke(runner, "run", images, "-o", tmp_path / "v", "-m", "median", "-v")
+    assert loud.exit_code == 0
+    assert "median on 24x20 8-bit gray images: radius=1" in loud.stderr      # the plan
+    assert "a.png ->" in loud.stderr and "3 written" in loud.stderr
+
+
+def test_regress_works_from_any_directory(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "denoise", "regress", "-q", "-m", "median"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "median" in result.stdout and "ok" in result.stdout
+
+
+def test_missing_sigma_names_the_parameters(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-p", "h=12",
+                    "-p", "patch_radius=3")
+    assert result.exit_code == 0, result.stderr            # search_radius is a constant
+    result = invoke(runner, "run", images, "-o", tmp_path / "out2", "-p", "h=12")
+    assert result.exit_code == 2
+    assert "nlm needs the noise level to set patch_radius" in result.stderr
+
+
+def test_first_compilation_is_announced(runner, images, tmp_path, monkeypatch):
+    """The note comes before the wait, once, and only when a kernel is compiled."""
+    import dataclasses
+
+    from numba import njit
+
+    @njit
+    def fresh(work):                      # a kernel no process has compiled yet
+        return work + 0.0
+
+    spec = REGISTRY["median"]
+    monkeypatch.setitem(REGISTRY, "median", dataclasses.replace(
+        spec, native=False, apply=lambda work, plan: fresh(work)))
+    result = invoke(runner, "run", images, "-o", tmp_path / "a", "-m", "median")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("compiling median kernels for first use") == 1
+    again = invoke(runner, "run", images, "-o", tmp_path / "b", "-m", "median")
+    assert "compiling" not in again.stderr
+
+
+def test_warmup(runner):
+    result = invoke(runner, "warmup", "median", "bilateral", "--dtype", "uint8")
+    assert result.exit_code == 0, result.stderr
+    assert "median:" in result.stderr and "bilateral:" in result.stderr
+    assert invoke(runner, "warmup", "nope").exit_code == 2
+    bad = invoke(runner, "warmup", "median", "--dtype", "int7")
+    assert bad.exit_code == 2 and "int7" in bad.stderr
+
+
+def test_noise_defaults_per_kind(runner, images, tmp_path):
+    for kind in ("salt-pepper", "speckle", "poisson", "mixed"):
+        result = invoke(runner, "noise", images / "a.png", "-o", tmp_path / f"{kind}.png",
+                        "--kind", kind)
+        assert result.exit_code == 0, (kind, result.stderr)
+    speckled = read_image(tmp_path / "speckle.png")
+    assert np.isin(speckled, (0, 255)).mean() < 0.05           # not saturated
+    bad = invoke(runner, "noise", images / "a.png", "-o", tmp_path / "x.png", "--density", "0.2")
+    assert bad.exit_code == 2 and "density applies to mixed" in bad.stderr

@@ -144,3 +144,22 @@ def test_iter_images_sorted_and_filtered(tmp_path):
     assert [p.name for p in io.iter_images(tmp_path)] == ["a.tif", "b.png"]
     assert [p.name for p in io.iter_images(tmp_path, recursive=True)] == \
         ["a.tif", "b.png", "d.png"]
+
+
+@pytest.mark.parametrize("fmt, dtype, channels", CASES)
+def test_header_info_agrees_with_the_pixels(tmp_path, fmt, dtype, channels):
+    """read_info (header only) says what read_image returns."""
+    from denoise._image import ImageInfo
+
+    path = tmp_path / f"img{EXTENSIONS[fmt]}"
+    io.write_image(path, make(dtype, channels))
+    assert io.read_info(path) == ImageInfo.of(io.read_image(path))
+
+
+def test_header_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ImageIOError, match="bad.png: cannot read"):
+        io.read_info(bad)
+    with pytest.raises(ImageIOError, match="no such file"):
+        io.read_info(tmp_path / "missing.png")

@@ -3,7 +3,9 @@ import numba
 import numpy as np
 import pytest
 
+import denoise
 from denoise import InvalidParameterError, MissingSigmaError, lark
+from denoise._image import ImageInfo
 from denoise.filters import lark as L
 
 import naive
@@ -118,8 +120,9 @@ def test_matches_direct_formula(shape, order, steer, iterations):
 def test_automatic_stop_is_a_fixed_count_and_never_past_the_maximum():
     image = smooth_noisy((24, 24), 0.1)
     n_auto = []
-    for n, _, residual in L.iterate(image[..., None], h=2.0, radius=4, order=2, steer=True,
-                                    analysis_radius=5, lam=1.0, alpha=0.5, iterations=6):
+    cfg = L.Config(h=2.0, radius=4, order=2, steer=True, analysis_radius=5, lam=1.0,
+                   alpha=0.5, iterations=6, max_iterations=6, level=np.inf)
+    for n, _, residual in L.iterate(image[..., None], cfg, 6):
         n_auto.append((n, residual))
     level = (n_auto[1][1] + n_auto[2][1]) / 2     # reached by the 3rd iteration, not the 2nd
     sigma255 = np.sqrt(level / L.stop_level(np.sqrt(level)))
@@ -166,8 +169,20 @@ def test_bad_parameters(params):
 
 def test_needs_sigma_unless_h_and_iterations_given():
     image = np.zeros((8, 8), np.float32)
-    with pytest.raises(MissingSigmaError):
+    with pytest.raises(MissingSigmaError, match="h, radius, iterations"):
         lark(image)
-    with pytest.raises(MissingSigmaError):
-        lark(image, h=2.0)
+    with pytest.raises(MissingSigmaError, match="to set iterations:"):
+        lark(image, h=2.0)                       # radius follows h
     assert lark(image, h=2.0, iterations=1).shape == (8, 8)
+
+
+def test_fit_fixes_the_statistics_and_reproduces_the_result():
+    image = smooth_noisy((40, 36), 0.1)
+    spec = denoise.REGISTRY["lark"]
+    plan = spec.plan(ImageInfo.of(image), 0.1)
+    assert plan.statistics == ("iterations", "value range")
+    assert plan.halo == L.halo(plan.config, plan.config.max_iterations)
+    fitted = spec.fit(image[..., None], plan)
+    assert fitted.statistics == () and fitted.config.iterations >= 1
+    assert fitted.halo == 2 + fitted.config.iterations * (plan.config.radius + 5)
+    np.testing.assert_array_equal(spec.run(image, fitted), spec.run(image, plan))

@@ -5,7 +5,8 @@ import pytest
 
 import denoise
 from denoise import nlm
-from denoise.filters._fastexp import neg_exp
+from denoise._image import ImageInfo
+from denoise.filters._weights import neg_exp
 from denoise.filters.nlm import BAND
 
 import naive
@@ -103,10 +104,12 @@ def test_denoises_and_block_beats_pixel():
 
 def test_defaults_follow_sigma_and_color():
     spec = denoise.REGISTRY["nlm"]
-    gray = spec.resolve(25.0, 255.0)
+    gray = spec.resolve(ImageInfo.typical("uint8", 1), 25.0)
     assert (gray["patch_radius"], gray["search_radius"]) == (3, 7)
     assert gray["h"] == pytest.approx(0.5 * 25)
-    assert spec.resolve(50 * 257.0, 65535.0)["patch_radius"] == 4      # 16-bit units
+    assert spec.resolve(ImageInfo.typical("uint16", 1), 50 * 257.0)["patch_radius"] == 4
+    color = spec.resolve(ImageInfo.typical("uint8", 3), 25.0)
+    assert color["patch_radius"] == 1 and color["h"] == pytest.approx(0.55 * 25)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -121,7 +124,9 @@ def test_bad_parameters(kwargs, match):
 
 
 def test_needs_sigma_unless_all_given():
-    with pytest.raises(denoise.MissingSigmaError):
+    with pytest.raises(denoise.MissingSigmaError, match="patch_radius, h"):
         nlm(np.zeros((8, 8), np.uint8))
-    out = nlm(np.zeros((8, 8), np.uint8), patch_radius=1, search_radius=2, h=10.0)
+    with pytest.raises(denoise.MissingSigmaError, match="to set h:"):
+        nlm(np.zeros((8, 8), np.uint8), patch_radius=1)
+    out = nlm(np.zeros((8, 8), np.uint8), patch_radius=1, h=10.0)   # search_radius: 7
     assert out.shape == (8, 8)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from denoise import InvalidParameterError
-from denoise.noise import add_noise
+from denoise.noise import NOISE, NoiseModel, add_noise
 
 
 @pytest.mark.parametrize("dtype, sigma", [(np.uint16, 25 * 257.0), (np.float64, 0.1)])
@@ -76,5 +76,44 @@ def test_mixed_is_gaussian_then_impulses():
 
 
 def test_mixed_density_is_checked():
-    with pytest.raises(InvalidParameterError, match="impulse density"):
+    with pytest.raises(InvalidParameterError, match="density is a fraction"):
         add_noise(np.zeros((4, 4)), "mixed", 10.0, density=1.5)
+    with pytest.raises(InvalidParameterError, match="density applies to mixed noise"):
+        add_noise(np.zeros((4, 4)), "gaussian", 10.0, density=0.1)
+
+
+def test_every_kind_has_a_sensible_default_level():
+    """No level given: each kind's own default, scaled to the range for intensities."""
+    image = np.full((200, 200), 128, np.uint8)
+    for kind, model in NOISE.items():
+        noisy = add_noise(image, kind, seed=1)
+        saturated = np.isin(noisy, (0, 255)).mean()
+        assert saturated <= model.options.get("density", model.default) + 0.01, kind
+        assert (noisy != image).any(), kind
+    gaussian = add_noise(np.full((200, 200), 0.5 * 65535, np.uint16), seed=0).astype(float)
+    assert abs(gaussian.std() - 25 * 257) < 0.05 * 25 * 257        # 25 in 8-bit units
+    assert abs((add_noise(image, "salt-pepper", seed=0) != image).mean() - 0.1) < 0.01
+
+
+def test_registered_kind_is_used_by_add_noise_the_cli_and_bench(tmp_path, monkeypatch, runner):
+    """A new kind needs nothing but its registry entry."""
+    from denoise.cli import main
+    from denoise.io import read_image, write_image
+
+    offset = NoiseModel("offset", "adds a constant", "the constant, in image units", "c",
+                        "offset", 10.0, True, lambda x, level, rng, top: x + level,
+                        lambda level: float(level), lambda level: level)
+    monkeypatch.setitem(NOISE, "offset", offset)
+    image = np.full((40, 36), 100, np.uint8)
+    np.testing.assert_array_equal(add_noise(image, "offset", 7), image + 7)
+    write_image(tmp_path / "clean" / "a.png", image)
+    result = runner.invoke(main, ["noise", str(tmp_path / "clean"), "-o", str(tmp_path / "n"),
+                                  "--kind", "offset"])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_image(tmp_path / "n" / "a.png"), image + 10)
+    assert "offset" in runner.invoke(main, ["noise", "--help"]).output
+    result = runner.invoke(main, ["-q", "bench", "--dataset", str(tmp_path / "clean"),
+                                  "--noise", "offset", "--sigma", "5", "-m", "median",
+                                  "--against", "none"])
+    assert result.exit_code == 0, result.output
+    assert "offset noise, offset 5 (image units)" in result.stdout

@@ -84,9 +84,9 @@ def straight_line_source(k):
     takes the window as k sorted columns (wire ``t k + b`` is rank t of column b)
     and returns the median; both are straight-line code where each
     compare-exchange is one compare and two selects on local variables, inlined
-    at Numba level. ``median{k}_kernel`` sorts the columns of the k rows once per
-    output row, then runs ``median{k*k}`` in one loop over the row's pixels, which
-    the vectoriser turns into packed min/max. The module ``_medianfused.py``
+    at Numba level. ``median{k}_kernel`` (one chunk of rows per call) sorts the
+    columns of the k rows once per output row, then runs ``median{k*k}`` in one
+    loop over the row's pixels, which the vectoriser turns into packed min/max. The module ``_medianfused.py``
     holds this source; a test checks that it is current.
     """
     def body(ops, name):
@@ -101,57 +101,63 @@ def straight_line_source(k):
                 lines.append(f"    {y} = max({x}, {y})")
         return lines
 
-    def wrap(line, indent):
-        return textwrap.wrap(line, 99, subsequent_indent=" " * indent,
-                             break_long_words=False, break_on_hyphens=False)
-
     ops, output = median_network(k)
-    r = k // 2
     column = [f"v{d}" for d in range(k)]
     wires = [f"w{u}" for u in range(k * k)]
-    inline = "@njit(cache=True, inline='always')"
-    out = [inline, *wrap(f"def sort_column{k}({', '.join(column)}):", 4),
+    inline = "@njit(cache=True, nogil=True, inline='always')"
+    out = [inline, *_wrap(f"def sort_column{k}({', '.join(column)}):", 4),
            f'    """The {k} values in increasing order."""']
     out += body(column_network(k), "v")
     out += [f"    return {', '.join(column)}", "", "", inline,
-            *wrap(f"def median{k * k}({', '.join(wires)}):", 4),
+            *_wrap(f"def median{k * k}({', '.join(wires)}):", 4),
             f'    """Median of a {k} x {k} window given as {k} sorted columns."""']
     out += body(ops, "w")
-    out += [f"    return w{output}", "", "",
-            "@njit(parallel=True, cache=True)",
-            f"def median{k}_kernel(src, out, rows, cols, chunks):",
-            f'    """{k} x {k} median of `src` into `out` (any dtype); `rows` / `cols` map padded',
-            '    indices to source ones; rows are split into `chunks` slabs."""',
+    out += [f"    return w{output}", "", ""]
+    return "\n".join(out + _kernel_source(k)) + "\n"
+
+
+def _wrap(line, indent):
+    return textwrap.wrap(line, 99, subsequent_indent=" " * indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _kernel_source(k):
+    """Lines of ``median{k}_kernel`` (see :func:`straight_line_source`)."""
+    r = k // 2
+    wrap = _wrap
+    out = ["@njit(cache=True, nogil=True)",
+            f"def median{k}_kernel(chunk, src, out, rows, cols, chunks, s):",
+            f'    """{k} x {k} median of rows of chunk `chunk` (of `chunks`) of `src` into `out`',
+            "    (any dtype); `rows` / `cols` map padded indices to source ones; `s` is",
+            f'    scratch ({k}, W + {2 * r}) in the dtype of `src`."""',
             "    height, width = out.shape",
-            "    for chunk in prange(chunks):",
-            f"        s = np.empty(({k}, width + {2 * r}), src.dtype)",
-            "        for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):",
-            *wrap("            " + ", ".join(f"r{d}" for d in range(k)) + " = ("
-                  + ", ".join(f"src[rows[i + {d}]]" for d in range(k)) + ")", 13),
-            *wrap("            " + ", ".join(f"t{d}" for d in range(k)) + " = ("
-                  + ", ".join(f"s[{d}, {r}:]" for d in range(k)) + ")", 13),
-            "            for c in range(width):",
-            *wrap("                " + ", ".join(f"t{d}[c]" for d in range(k))
-                  + f" = sort_column{k}(" + ", ".join(f"r{d}[c]" for d in range(k)) + ")", 20),
-            f"            for t in range({k}):",
-            f"                for c in range({r}):                    # mirrored edge columns",
-            f"                    s[t, c] = s[t, {r} + cols[c]]",
-            f"                    s[t, width + {r} + c] = s[t, {r} + cols[width + {r} + c]]"]
+            "    for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):",
+            *wrap("        " + ", ".join(f"r{d}" for d in range(k)) + " = ("
+                  + ", ".join(f"src[rows[i + {d}]]" for d in range(k)) + ")", 9),
+            *wrap("        " + ", ".join(f"t{d}" for d in range(k)) + " = ("
+                  + ", ".join(f"s[{d}, {r}:]" for d in range(k)) + ")", 9),
+            "        for c in range(width):",
+            *wrap("            " + ", ".join(f"t{d}[c]" for d in range(k))
+                  + f" = sort_column{k}(" + ", ".join(f"r{d}[c]" for d in range(k)) + ")", 16),
+            f"        for t in range({k}):",
+            f"            for c in range({r}):                        # mirrored edge columns",
+            f"                s[t, c] = s[t, {r} + cols[c]]",
+            f"                s[t, width + {r} + c] = s[t, {r} + cols[width + {r} + c]]"]
     for t in range(k):
-        out += wrap("            " + ", ".join(f"x{t}_{b}" for b in range(k)) + " = ("
-                    + ", ".join(f"s[{t}, {b}:]" for b in range(k)) + ")", 13)
-    out += ["            target = out[i]",
-            "            for j in range(width):",
-            *wrap(f"                target[j] = median{k * k}("
-                  + ", ".join(f"x{t}_{b}[j]" for t in range(k) for b in range(k)) + ")", 20)]
-    return "\n".join(out) + "\n"
+        out += wrap("        " + ", ".join(f"x{t}_{b}" for b in range(k)) + " = ("
+                    + ", ".join(f"s[{t}, {b}:]" for b in range(k)) + ")", 9)
+    out += ["        target = out[i]",
+            "        for j in range(width):",
+            *wrap(f"            target[j] = median{k * k}("
+                  + ", ".join(f"x{t}_{b}[j]" for t in range(k) for b in range(k)) + ")", 16)]
+    return out
 
 
 def fused_module():
     """The text of ``_medianfused.py``: fused kernels for 3 x 3 and 5 x 5."""
     header = ('"""Generated by ``python -m denoise.filters._sortnet``: fused median kernels\n'
               'for 3 x 3 and 5 x 5 (see ``_sortnet.straight_line_source``). Do not edit."""\n'
-              "import numpy as np\nfrom numba import njit, prange\n")
+              "from numba import njit\n")
     return header + "".join("\n\n" + straight_line_source(k) for k in (3, 5))
 
 

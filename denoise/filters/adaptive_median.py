@@ -1,14 +1,17 @@
 """Adaptive median filter (Hwang & Haddad) for impulse (salt-and-pepper) noise."""
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._image import check_image, map_planes
+from .._config import run_bands
 from .._validate import check_int
-from ..registry import fill_from_sigma, register
-from ._common import reflect_index
+from ..registry import Setup, register
+from ._weights import reflect_index
+
+#: Rows per band (the result never depends on it: each pixel is computed alone).
+BAND = 32
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _select(buf, n, kth):
     """Return the `kth` smallest of ``buf[:n]`` (Wirth's selection; reorders buf)."""
     lo, hi = 0, n - 1
@@ -31,14 +34,13 @@ def _select(buf, n, kth):
     return buf[kth]
 
 
-@njit(parallel=True, cache=True)
-def _adaptive_kernel(src, out, rows, cols, min_radius):
-    """Hwang-Haddad levels A and B per pixel; `rows`/`cols` pad by the largest radius."""
+@njit(cache=True, nogil=True)
+def _adaptive_kernel(band, src, out, rows, cols, min_radius, buf):
+    """Hwang-Haddad levels A and B for the rows of band `band`; `rows`/`cols` pad by
+    the largest radius; `buf` holds the largest window."""
     height, width = out.shape
     max_radius = (rows.shape[0] - height) // 2
-    for i in prange(height):
-        size = 2 * max_radius + 1
-        buf = np.empty(size * size, src.dtype)
+    for i in range(band * BAND, min(height, (band + 1) * BAND)):
         for j in range(width):
             centre = src[i, j]
             result = centre
@@ -63,7 +65,24 @@ def _adaptive_kernel(src, out, rows, cols, min_radius):
             out[i, j] = result
 
 
-@register("adaptive-median")
+def _prepare(info, sigma, p):
+    max_radius = check_int("max_radius", p["max_radius"], minimum=1, maximum=15)
+    min_radius = check_int("min_radius", p["min_radius"], minimum=1, maximum=max_radius)
+    return Setup((min_radius, max_radius), halo=max_radius)
+
+
+def _apply(plane, plan):
+    min_radius, max_radius = plan.config
+    height, width = plane.shape
+    out = np.empty_like(plane)
+    size = 2 * max_radius + 1
+    run_bands(_adaptive_kernel, -(-height // BAND), plane, out,
+              reflect_index(height, max_radius), reflect_index(width, max_radius), min_radius,
+              buffers=lambda: np.empty(size * size, plane.dtype))
+    return out
+
+
+@register("adaptive-median", prepare=_prepare, apply=_apply, native=True)
 def adaptive_median(image, *, sigma: float | None = None, max_radius: int = 3,
                     min_radius: int = 1):
     """Adaptive median for impulse noise: replaces only the pixels judged impulses.
@@ -111,16 +130,3 @@ def adaptive_median(image, *, sigma: float | None = None, max_radius: int = 3,
     >>> int(adaptive_median(image)[2, 2])
     90
     """
-    check_image(image)
-    fill_from_sigma(None, sigma, 1.0)                  # validates sigma; nothing derives from it
-    max_radius = check_int("max_radius", max_radius, minimum=1, maximum=15)
-    min_radius = check_int("min_radius", min_radius, minimum=1, maximum=max_radius)
-
-    def run(plane):
-        out = np.empty_like(plane)
-        height, width = plane.shape
-        _adaptive_kernel(plane, out, reflect_index(height, max_radius),
-                         reflect_index(width, max_radius), min_radius)
-        return out
-
-    return map_planes(image, run)

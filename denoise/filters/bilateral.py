@@ -1,31 +1,39 @@
 """Bilateral filter: exact Gaussian spatial x Gaussian range weights, joint over channels."""
-import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import FASTMATH
-from .._image import from_working, intensity_to_working, to_working
+from .._config import FASTMATH, run_bands
 from .._validate import check_bool, check_int, check_positive
-from ..registry import fill_from_sigma, register, require_sigma
-from ._common import pad_reflect
+from ..registry import Setup, register
+from ._weights import LOG2E, pad_reflect, pow2
 
 #: sigma (8-bit units) above which the box pilot is used by default.
 PILOT_ABOVE = 20.0
+#: Rows per band (each output pixel is computed alone, so the split never matters).
+BAND = 16
 
 
-@njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _bilateral_kernel(padded, guide, out, spatial, inv_two_sr2):
-    """Fill `out` (H, W, C) from `padded` and `guide` (H+2r, W+2r, C) and the
-    (2r+1, 2r+1) spatial weights; range distances are taken on `guide`. No validation."""
+class Config(NamedTuple):
+    """bilateral's plan: spatial weights, range scale, pilot."""
+
+    spatial: np.ndarray        # (2r+1, 2r+1) float32
+    scale: np.float32          # range exponent per squared difference (base 2, <= 0)
+    pilot: bool
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _bilateral_kernel(band, padded, guide, out, spatial, scale, acc):
+    """Rows of band `band` of `out` (H, W, C) from `padded` and `guide` (H+2r, W+2r, C)
+    and the (2r+1, 2r+1) spatial weights; range distances are taken on `guide`
+    (joint over channels); `acc` (C,) float64 scratch. No validation."""
     height, width, n_channels = out.shape
     size = spatial.shape[0]
     radius = size // 2
-    for i in prange(height):
-        acc = np.empty(n_channels, dtype=np.float64)
+    for i in range(band * BAND, min(height, (band + 1) * BAND)):
         for j in range(width):
-            for c in range(n_channels):
-                acc[c] = 0.0
+            acc[:] = 0.0
             wsum = 0.0
             for di in range(size):
                 for dj in range(size):
@@ -33,7 +41,7 @@ def _bilateral_kernel(padded, guide, out, spatial, inv_two_sr2):
                     for c in range(n_channels):
                         diff = guide[i + di, j + dj, c] - guide[i + radius, j + radius, c]
                         d2 += diff * diff
-                    w = spatial[di, dj] * math.exp(-d2 * inv_two_sr2)
+                    w = spatial[di, dj] * pow2(d2 * scale)
                     wsum += w
                     for c in range(n_channels):
                         acc[c] += w * padded[i + di, j + dj, c]
@@ -41,48 +49,54 @@ def _bilateral_kernel(padded, guide, out, spatial, inv_two_sr2):
                 out[i, j, c] = acc[c] / wsum
 
 
-@njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _bilateral_gray_kernel(padded, guide, out, spatial, inv_two_sr2):
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _bilateral_gray_kernel(band, padded, guide, out, spatial, scale, sums):
     """Same as `_bilateral_kernel` for C = 1, looping taps outside pixels so the
-    loop over a row vectorises (about 2x faster). No validation."""
+    loop over a row vectorises (about 2x faster); `sums` (2, W) scratch."""
     height, width, _ = out.shape
     size = spatial.shape[0]
     radius = size // 2
-    for i in prange(height):
-        acc = np.zeros(width, dtype=np.float32)
-        wsum = np.zeros(width, dtype=np.float32)
+    acc, wsum = sums[0], sums[1]
+    for i in range(band * BAND, min(height, (band + 1) * BAND)):
+        acc[:] = 0.0
+        wsum[:] = 0.0
+        centre = guide[i + radius, radius:radius + width, 0]
         for di in range(size):
             for dj in range(size):
                 ws = spatial[di, dj]
+                g = guide[i + di, dj:dj + width, 0]
+                v = padded[i + di, dj:dj + width, 0]
                 for j in range(width):
-                    diff = guide[i + di, j + dj, 0] - guide[i + radius, j + radius, 0]
-                    w = ws * math.exp(-diff * diff * inv_two_sr2)
+                    diff = g[j] - centre[j]
+                    w = ws * pow2(diff * diff * scale)
                     wsum[j] += w
-                    acc[j] += w * padded[i + di, j + dj, 0]
+                    acc[j] += w * v[j]
         for j in range(width):
             out[i, j, 0] = acc[j] / wsum[j]
 
 
-def _bilateral_rule(sigma, data_range, values):
+def _bilateral_rule(info, sigma, values):
     """Defaults from the noise level, tuned on Set12 (BENCHMARKS.md).
 
     With the pilot (sigma above 20 in 8-bit units): sigma_range = 0.7 sigma,
-    sigma_spatial = sigma / 12.5 in [1, 4]; without it: 2.5 sigma and 1.5.
+    sigma_spatial = sigma / 12.5 in [1, 4]; without it: 2.5 sigma and 1.5; without
+    sigma the pilot is on and sigma_spatial 2.0. radius = ceil(2 sigma_spatial).
     """
     out = dict(values)
-    sigma255 = None if sigma is None else sigma * 255.0 / data_range
+    sigma255 = None if sigma is None else sigma * 255.0 / info.data_range
     if out["pilot"] is None:
         out["pilot"] = sigma255 is None or sigma255 > PILOT_ABOVE
     if out["sigma_spatial"] is None:
-        if sigma255 is None or not out["pilot"]:
-            out["sigma_spatial"] = 1.5 if sigma255 is not None else 2.0
+        if sigma255 is None:
+            out["sigma_spatial"] = 2.0
+        elif not out["pilot"]:
+            out["sigma_spatial"] = 1.5
         else:
             out["sigma_spatial"] = min(max(sigma255 / 12.5, 1.0), 4.0)
     if out["radius"] is None and isinstance(out["sigma_spatial"], (int, float)):
-        out["radius"] = math.ceil(2.0 * out["sigma_spatial"])
-    if out["sigma_range"] is None:
-        factor = 0.7 if out["pilot"] else 2.5
-        out["sigma_range"] = factor * require_sigma("bilateral", sigma, "sigma_range")
+        out["radius"] = int(np.ceil(2.0 * out["sigma_spatial"]))
+    if out["sigma_range"] is None and sigma is not None:
+        out["sigma_range"] = (0.7 if out["pilot"] else 2.5) * sigma
     return out
 
 
@@ -105,7 +119,33 @@ def spatial_weights(radius, sigma_spatial):
     return np.exp(-d2 / (2.0 * sigma_spatial ** 2)).astype(np.float32)
 
 
-@register(rule=_bilateral_rule)
+def _prepare(info, sigma, p):
+    pilot = check_bool("pilot", p["pilot"])
+    sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
+    sigma_range = check_positive("sigma_range", p["sigma_range"]) / info.data_range
+    radius = check_int("radius", p["radius"], minimum=0, maximum=50)
+    scale = np.float32(-0.5 / max(sigma_range, 1e-15) ** 2 * LOG2E)   # finite: never 0 * inf
+    return Setup(Config(spatial_weights(radius, sigma_spatial), scale, pilot),
+                 halo=radius + 1 if pilot else radius)
+
+
+def _apply(work, plan):
+    spatial, scale, pilot = plan.config
+    radius = spatial.shape[0] // 2
+    height, width, n_channels = work.shape
+    padded = pad_reflect(work, radius)
+    guide = pad_reflect(box3(work), radius) if pilot else padded
+    out = np.empty_like(work)
+    if n_channels == 1:
+        run_bands(_bilateral_gray_kernel, -(-height // BAND), padded, guide, out, spatial,
+                  scale, buffers=lambda: np.empty((2, width), np.float32))
+    else:
+        run_bands(_bilateral_kernel, -(-height // BAND), padded, guide, out, spatial, scale,
+                  buffers=lambda: np.empty(n_channels, np.float64))
+    return out
+
+
+@register(rule=_bilateral_rule, prepare=_prepare, apply=_apply)
 def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = None,
               sigma_spatial: float | None = None, radius: int | None = None,
               pilot: bool | None = None):
@@ -124,8 +164,8 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
         Euclidean over the color channels jointly (not divided by their count).
         0.7 sigma with the pilot, 2.5 sigma without.
     sigma_spatial : float, default from sigma
-        Std of the spatial Gaussian in pixels; > 0. With the pilot sigma / 12.5
-        (8-bit units) within [1, 4], without it 1.5; 2.0 without sigma.
+        Std of the spatial Gaussian in pixels; > 0. Grows with sigma with the
+        pilot, 1.5 without it, 2.0 without sigma (`denoise methods bilateral`).
     radius : int, default ceil(2 sigma_spatial)
         Window half-width in pixels, integer 0..50; the window is (2 radius + 1)
         squared. 0 makes the filter the identity.
@@ -146,8 +186,10 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
     -----
     ``out(p) = sum_q w(p, q) y(q) / sum_q w(p, q)`` with
     ``w = exp(-|p - q|^2 / (2 sigma_spatial^2)) exp(-|g(p) - g(q)|^2 / (2 sigma_range^2))``
-    and ``g`` the guide (the box pilot, or the image itself). Exact brute force,
-    O(H W (2r+1)^2 C); borders mirror with the edge pixel repeated. The pilot's
+    and ``g`` the guide (the box pilot, or the image itself); range weights below
+    exp(-30) are 0. Exact brute force, O(H W (2r+1)^2 C); borders mirror with the
+    edge pixel repeated. An output pixel depends on the pixels within radius
+    (+1 with the pilot) of it. The pilot's
     noise is a third of the image's, so a smaller range width removes more
     noise without blurring edges (Kollipara & Chaudhury 2015).
 
@@ -163,18 +205,3 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
     >>> bool((bilateral(flat, sigma=10) == flat).all())
     True
     """
-    work, layout = to_working(image)
-    p = fill_from_sigma(_bilateral_rule, sigma, layout.data_range, sigma_range=sigma_range,
-                        sigma_spatial=sigma_spatial, radius=radius, pilot=pilot)
-    pilot = check_bool("pilot", p["pilot"])
-    sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
-    sigma_range = check_positive("sigma_range", p["sigma_range"])
-    radius = check_int("radius", p["radius"], minimum=0, maximum=50)
-    sr = intensity_to_working(sigma_range, layout)
-    inv_two_sr2 = np.float32(0.5 / max(sr, 1e-15) ** 2)    # finite, so never 0 * inf
-    padded = pad_reflect(work, radius)
-    guide = pad_reflect(box3(work), radius) if pilot else padded
-    out = np.empty_like(work)
-    kernel = _bilateral_gray_kernel if work.shape[2] == 1 else _bilateral_kernel
-    kernel(padded, guide, out, spatial_weights(radius, sigma_spatial), inv_two_sr2)
-    return from_working(out, layout)

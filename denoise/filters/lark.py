@@ -17,16 +17,17 @@ stops when the estimate has moved from the noisy input by the noise level
 Everything runs on the 0-255 scale, where the reference regularisers (lambda',
 lambda'') and the structure exponent alpha have their meaning.
 """
-import numpy as np
-from numba import njit, prange
+import dataclasses
+from typing import NamedTuple, Optional
 
-from .._config import FASTMATH
-from .._image import from_working, to_working
+import numpy as np
+
+from .._config import run_bands
 from .._validate import check_bool, check_int, check_positive
 from ..errors import InvalidParameterError
-from ..registry import fill_from_sigma, register, require_sigma
-from ._common import pad_reflect
-from ._fastexp import LOG2E, pow2
+from ..registry import Setup, register
+from ._lark_kernels import BAND, Regression, correlate_kernel, skr_kernel, steering_kernel
+from ._weights import LOG2E, pad_reflect
 
 #: lambda'' of the reference code (0-255 scale): keeps the scaling positive on flat regions.
 LAMBDA2 = 1e-7
@@ -101,168 +102,14 @@ def disk(radius):
 
 
 # ---------------------------------------------------------------------------
-# Kernels.
-
-@njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _correlate(padded, stencil, out):
-    """out[i, j] = sum over the stencil of stencil[a, b] padded[i + a, j + b]."""
-    height, width = out.shape
-    size = stencil.shape[0]
-    for i in prange(height):
-        row = out[i]
-        row[:] = 0.0
-        for a in range(size):
-            for b in range(size):
-                s = stencil[a, b]
-                src = padded[i + a, b:b + width]
-                for j in range(width):
-                    row[j] += s * src[j]
-
-
-@njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _steering_kernel(s11, s12, s22, lam1, lam2, alpha, inv_m, out):
-    """out[:, i, j] = (C11, C12, C22, sqrt(det C)) from the windowed gradient
-    products s11 = sum K^2 g1^2, s12 = sum K^2 g1 g2, s22 = sum K^2 g2^2."""
-    height, width = s11.shape
-    for i in prange(height):
-        for j in range(width):
-            a = np.float64(s11[i, j])
-            b = np.float64(s12[i, j])
-            c = np.float64(s22[i, j])
-            half = 0.5 * (a + c)
-            disc = np.sqrt(0.25 * (a - c) * (a - c) + b * b)
-            s1 = np.sqrt(max(half + disc, 0.0))       # singular values of G
-            s2 = np.sqrt(max(half - disc, 0.0))
-            # v1: the dominant gradient direction (eigenvector of G^T G for s1^2).
-            if disc <= 1e-12 * max(half, 1e-300):
-                v1 = 1.0
-                v2 = 0.0
-            elif a >= c:
-                v1 = half + disc - c
-                v2 = b
-            else:
-                v1 = b
-                v2 = half + disc - a
-            norm = np.sqrt(v1 * v1 + v2 * v2)
-            v1 /= norm
-            v2 /= norm
-            elong = (s1 + lam1) / (s2 + lam1)
-            gamma = ((s1 * s2 + lam2) * inv_m) ** alpha
-            inv_elong = 1.0 / elong
-            out[0, i, j] = gamma * (elong * v1 * v1 + inv_elong * v2 * v2)
-            out[1, i, j] = gamma * (elong - inv_elong) * v1 * v2
-            out[2, i, j] = gamma * (elong * v2 * v2 + inv_elong * v1 * v1)
-            out[3, i, j] = gamma                      # sqrt(det C): det of the rest is 1
-
-
-@njit(cache=True)
-def _solve(m, n, n_rhs):
-    """Solve m[:, :n] x = m[:, n:n + n_rhs] in place (Gaussian elimination with
-    partial pivoting); the solutions replace the right-hand sides."""
-    for k in range(n):
-        p = k
-        for r in range(k + 1, n):
-            if abs(m[r, k]) > abs(m[p, k]):
-                p = r
-        if p != k:
-            for c in range(n + n_rhs):
-                m[k, c], m[p, c] = m[p, c], m[k, c]
-        pivot = m[k, k]
-        if pivot == 0.0:
-            pivot = 1e-300
-        for r in range(k + 1, n):
-            f = m[r, k] / pivot
-            if f != 0.0:
-                for c in range(k, n + n_rhs):
-                    m[r, c] -= f * m[k, c]
-    for s in range(n_rhs):
-        col = n + s
-        for k in range(n - 1, -1, -1):
-            v = m[k, col]
-            for c in range(k + 1, n):
-                v -= m[k, c] * m[c, col]
-            pivot = m[k, k] if m[k, k] != 0.0 else 1e-300
-            m[k, col] = v / pivot
-
-
-@njit(parallel=True, cache=True, fastmath=FASTMATH)
-def _skr_kernel(zp, cp, monomials, index, radius, k2, ridge, out, grad):
-    """Steering kernel regression of every pixel.
-
-    zp (C, H + 2r, W + 2r): the image to regress, padded; cp (4, H + 2r, W + 2r):
-    C11, C12, C22, sqrt(det C), padded; monomials (taps, moments) in scaled
-    coordinates, the first n_basis columns being the basis; index the normal
-    equations' moment table; k2 = -log2(e) / (2 h^2). out (C, H, W) receives the
-    estimate and, when the order is at least 1, grad (2, C, H, W) the row and
-    column derivatives (per pixel).
-    """
-    n_channels, height, width = out.shape
-    n_taps, n_moments = monomials.shape
-    n_basis = index.shape[0]
-    size = 2 * radius + 1
-    chunk = 64
-    scale = 1.0 / max(radius, 1)
-    for i in prange(height):
-        acc = np.empty((n_moments + n_basis * n_channels, chunk), dtype=np.float64)
-        w = np.empty(chunk, dtype=np.float64)
-        wy = np.empty(chunk, dtype=np.float64)
-        m = np.empty((n_basis, n_basis + n_channels), dtype=np.float64)
-        for j0 in range(0, width, chunk):
-            n = min(chunk, width - j0)
-            acc[:, :n] = 0.0
-            for t in range(n_taps):
-                di = t // size - radius
-                dj = t % size - radius
-                r = i + radius + di
-                c0 = j0 + radius + dj
-                a11 = cp[0, r, c0:c0 + n]
-                a12 = cp[1, r, c0:c0 + n]
-                a22 = cp[2, r, c0:c0 + n]
-                g = cp[3, r, c0:c0 + n]
-                fi = np.float32(di * di)
-                fij = np.float32(2 * di * dj)
-                fj = np.float32(dj * dj)
-                for q in range(n):
-                    e = a11[q] * fi + a12[q] * fij + a22[q] * fj
-                    w[q] = np.float64(g[q] * pow2(min(e * k2, np.float32(0.0))))
-                for k in range(n_moments):
-                    mk = monomials[t, k]
-                    row = acc[k]
-                    for q in range(n):
-                        row[q] += w[q] * mk
-                for ch in range(n_channels):
-                    y = zp[ch, r, c0:c0 + n]
-                    for q in range(n):
-                        wy[q] = w[q] * y[q]
-                    base = n_moments + ch * n_basis
-                    for k in range(n_basis):
-                        mk = monomials[t, k]
-                        row = acc[base + k]
-                        for q in range(n):
-                            row[q] += wy[q] * mk
-            for q in range(n):
-                for a in range(n_basis):
-                    for b in range(n_basis):
-                        m[a, b] = acc[index[a, b], q]
-                    m[a, a] += ridge * acc[0, q]
-                    for ch in range(n_channels):
-                        m[a, n_basis + ch] = acc[n_moments + ch * n_basis + a, q]
-                _solve(m, n_basis, n_channels)
-                for ch in range(n_channels):
-                    out[ch, i, j0 + q] = m[0, n_basis + ch]
-                    if n_basis > 1:
-                        grad[0, ch, i, j0 + q] = m[1, n_basis + ch] * scale
-                        grad[1, ch, i, j0 + q] = m[2, n_basis + ch] * scale
-
-
-# ---------------------------------------------------------------------------
 # Steps on whole images (planes are float32 (H, W), 0-255 scale).
 
 def _correlate_plane(plane, stencil):
     radius = stencil.shape[0] // 2
-    padded = np.ascontiguousarray(pad_reflect(plane[:, :, None], radius)[:, :, 0])
+    padded = pad_reflect(plane, radius)
     out = np.empty(plane.shape, dtype=np.float32)
-    _correlate(padded, np.ascontiguousarray(stencil, dtype=np.float32), out)
+    run_bands(correlate_kernel, -(-plane.shape[0] // BAND), padded,
+              np.ascontiguousarray(stencil, dtype=np.float32), out)
     return out
 
 
@@ -288,7 +135,8 @@ def steering(g1, g2, *, analysis_radius=5, lam=1.0, alpha=0.5):
     s12 = _correlate_plane(g1 * g2, k2)
     s22 = _correlate_plane(g2 * g2, k2)
     out = np.empty((4,) + g1.shape, dtype=np.float32)
-    _steering_kernel(s11, s12, s22, float(lam), LAMBDA2, float(alpha), 1.0 / k.sum(), out)
+    run_bands(steering_kernel, -(-g1.shape[0] // BAND), s11, s12, s22, float(lam), LAMBDA2,
+              float(alpha), 1.0 / k.sum(), out)
     return out
 
 
@@ -305,17 +153,22 @@ def skr(planes, c, *, h, radius, order, gradients=True):
     regression of the estimate when the order is 0; left unset then unless
     `gradients`)."""
     moments, _, index = _basis_tables(order)
-    monomials = _monomials(radius, moments)
-    zp = np.ascontiguousarray(np.pad(planes, ((0, 0), (radius, radius), (radius, radius)),
-                                     mode="symmetric"))
-    cp = np.ascontiguousarray(np.pad(c, ((0, 0), (radius, radius), (radius, radius)),
-                                     mode="symmetric"))
+    reg = Regression(_monomials(radius, moments), index, int(radius),
+                     np.float32(-LOG2E / (2.0 * h * h)), 1e-9)
+    zp = pad_reflect(planes, radius, axes=(1, 2))
+    cp = pad_reflect(c, radius, axes=(1, 2))
+    n_channels, height, width = planes.shape
     out = np.empty(planes.shape, dtype=np.float32)
     grad = np.empty((2,) + planes.shape, dtype=np.float32)
-    _skr_kernel(zp, cp, monomials, index, radius, np.float32(-LOG2E / (2.0 * h * h)),
-                1e-9, out, grad)
+    n_acc = len(moments) + index.shape[0] * n_channels
+
+    def buffers():
+        return (np.empty((n_acc, 64)), np.empty((2, 64)),
+                np.empty((index.shape[0], index.shape[0] + n_channels)))
+
+    run_bands(skr_kernel, -(-height // BAND), zp, cp, reg, out, grad, buffers=buffers)
     if order == 0 and gradients:
-        for ch in range(planes.shape[0]):
+        for ch in range(n_channels):
             grad[0, ch], grad[1, ch] = ckr_gradients(out[ch])
     return out, grad
 
@@ -327,17 +180,18 @@ def _luma(stack):
     return stack.mean(axis=0)
 
 
-def iterate(work, *, h, radius, order, steer, analysis_radius, lam, alpha, iterations):
+def iterate(work, cfg, iterations):
     """Yield (n, estimate (H, W, C) float32 in working units, mean squared change
-    from the input in 0-255 units) for n = 1 .. iterations."""
+    from the input in 0-255 units) for n = 1 .. iterations, with the settings
+    `cfg` (a plan's :class:`Config`)."""
     y = np.ascontiguousarray(np.moveaxis(work, 2, 0) * np.float32(255.0))
     z = y
-    g1, g2 = ckr_gradients(_luma(y)) if steer else (None, None)
+    g1, g2 = ckr_gradients(_luma(y)) if cfg.steer else (None, None)
     for n in range(1, iterations + 1):
-        c = steering(g1, g2, analysis_radius=analysis_radius, lam=lam, alpha=alpha) \
-            if steer else identity_steering(y.shape[1:])
-        z, grad = skr(z, c, h=h, radius=radius, order=order, gradients=steer)
-        if steer:
+        c = steering(g1, g2, analysis_radius=cfg.analysis_radius, lam=cfg.lam,
+                     alpha=cfg.alpha) if cfg.steer else identity_steering(y.shape[1:])
+        z, grad = skr(z, c, h=cfg.h, radius=cfg.radius, order=cfg.order, gradients=cfg.steer)
+        if cfg.steer:
             g1, g2 = _luma(grad[0]), _luma(grad[1])
         residual = float(np.mean((z.astype(np.float64) - y) ** 2))
         yield n, np.moveaxis(z, 0, 2) * np.float32(1.0 / 255.0), residual
@@ -346,19 +200,94 @@ def iterate(work, *, h, radius, order, steer, analysis_radius, lam, alpha, itera
 # ---------------------------------------------------------------------------
 # The method.
 
-def _lark_rule(sigma, data_range, values):
-    """h and radius from sigma (8-bit units)."""
+class Config(NamedTuple):
+    """lark's plan: the regression settings and the stopping rule."""
+
+    h: float
+    radius: int
+    order: int
+    steer: bool
+    analysis_radius: int
+    lam: float
+    alpha: float
+    iterations: Optional[int]  # None: stop by the rule, at most max_iterations
+    max_iterations: int
+    level: float               # mean squared change (0-255 units) that stops the rule
+    value_range: Optional[tuple] = None    # per-channel (low, high) to clip to; None: the input's
+
+
+def halo(cfg, iterations):
+    """Pixels of context an output pixel depends on after `iterations` regressions:
+    each adds the window radius and, with steering, the gradient window behind the
+    steering (order 0 takes its gradients by a 5x5 regression of the estimate)."""
+    if not cfg.steer:
+        return iterations * cfg.radius
+    extra = PILOT_RADIUS if cfg.order == 0 else 0
+    return PILOT_RADIUS + iterations * (cfg.radius + cfg.analysis_radius) + \
+        (iterations - 1) * extra
+
+
+def _lark_rule(info, sigma, values):
+    """h from sigma (8-bit units), radius from h."""
     out = {}
-    h = values.get("h")
-    if h is None:
-        require_sigma("lark", sigma, "h")
-        h = out["h"] = 2.8 * (max(sigma * 255.0 / data_range, 1.0) / 25.0) ** 0.35
-    if values.get("radius") is None:
+    h = values["h"]
+    if h is None and sigma is not None:
+        h = out["h"] = 2.8 * (max(sigma * 255.0 / info.data_range, 1.0) / 25.0) ** 0.35
+    if values["radius"] is None and isinstance(h, (int, float)):
         out["radius"] = int(min(10, max(3, round(2.2 * h))))
     return out
 
 
-@register(rule=_lark_rule)
+def _prepare(info, sigma, p):
+    alpha = p["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 2.0:
+        raise InvalidParameterError(f"alpha must be a number in [0, 2], got {alpha!r}")
+    iterations, level = p["iterations"], np.inf
+    if iterations is not None:
+        iterations = check_int("iterations", iterations, minimum=1, maximum=100)
+    else:
+        sigma255 = sigma * 255.0 / info.data_range
+        level = stop_level(sigma255) * sigma255 ** 2
+    cfg = Config(check_positive("h", p["h"]), check_int("radius", p["radius"], minimum=1,
+                                                        maximum=20),
+                 check_int("order", p["order"], minimum=0, maximum=2),
+                 check_bool("steering", p["steering"]),
+                 check_int("analysis_radius", p["analysis_radius"], minimum=1, maximum=20),
+                 check_positive("lam", p["lam"]), float(alpha), iterations,
+                 check_int("max_iterations", p["max_iterations"], minimum=1, maximum=100), level)
+    fitted = ("value range",) if iterations is not None else ("iterations", "value range")
+    return Setup(cfg, halo=halo(cfg, iterations or cfg.max_iterations), statistics=fitted)
+
+
+def _run(work, cfg):
+    """(estimate, number of regressions) of `work` under `cfg`, before clipping."""
+    out, count = work, 0
+    for count, estimate, residual in iterate(work, cfg, cfg.iterations or cfg.max_iterations):
+        out = estimate
+        if residual >= cfg.level:
+            break
+    return out, count
+
+
+def _apply(work, plan):
+    cfg = plan.config
+    out, _ = _run(work, cfg)
+    # Orders 1 and 2 can overshoot at sharp steps: keep each channel in its input range.
+    low, high = cfg.value_range or (work.min(axis=(0, 1)), work.max(axis=(0, 1)))
+    return np.ascontiguousarray(np.clip(out, low, high))
+
+
+def _fit(work, plan):
+    """The plan with its image-level statistics fixed from `work` (the whole image):
+    the number of regressions the stopping rule takes, and the value range."""
+    cfg = plan.config
+    _, count = _run(work, cfg) if cfg.iterations is None else (None, cfg.iterations)
+    cfg = cfg._replace(iterations=count, level=np.inf,
+                       value_range=(work.min(axis=(0, 1)), work.max(axis=(0, 1))))
+    return dataclasses.replace(plan, config=cfg, halo=halo(cfg, count), statistics=())
+
+
+@register(rule=_lark_rule, prepare=_prepare, apply=_apply, fit=_fit)
 def lark(image, *, sigma: float | None = None, order: int = 2, h: float | None = None,
          radius: int | None = None, steering: bool = True, iterations: int | None = None,
          max_iterations: int = 20, analysis_radius: int = 5, lam: float = 1.0,
@@ -376,12 +305,13 @@ def lark(image, *, sigma: float | None = None, order: int = 2, h: float | None =
         for uint16, data units for float). Sets `h` and the stopping level.
     order : int, default 2
         Order of the local polynomial: 0 (weighted mean), 1 or 2.
-    h : float, default 2.8 (sigma / 25)^0.35
-        Global smoothing (kernel bandwidth, pixels; sigma in 8-bit units).
-        Measured on Set12: larger h converges in fewer iterations but stops
-        coarser; 2.5-3.2 scored best at sigma 15-50.
-    radius : int, default round(2.2 h), 3..10
-        Regression window half-width: the window is (2 radius + 1)^2 pixels.
+    h : float, default from sigma
+        Global smoothing (kernel bandwidth, pixels): 2.8 (sigma / 25)^0.35 with
+        sigma in 8-bit units. Measured on Set12: larger h converges in fewer
+        iterations but stops coarser; 2.5-3.2 scored best at sigma 15-50.
+    radius : int, default from h
+        Regression window half-width, round(2.2 h) within 3..10: the window is
+        (2 radius + 1)^2 pixels. Integer 1..20.
     steering : bool, default true
         Adapt the kernel to the local gradients; false is classic kernel
         regression (a Gaussian kernel of width h).
@@ -414,6 +344,10 @@ def lark(image, *, sigma: float | None = None, order: int = 2, h: float | None =
     scale whatever the dtype, and each channel of the result is clipped to its
     range in the input. Borders mirror with the edge pixel repeated.
     Cost per iteration O(H W (2 radius + 1)^2) with a small solve per pixel.
+    The number of iterations (automatic rule) and the clipping range come from
+    the whole image; an output pixel depends on the pixels within
+    2 + n (radius + analysis_radius) of it after n iterations (n radius
+    without steering).
 
     References
     ----------
@@ -428,45 +362,3 @@ def lark(image, *, sigma: float | None = None, order: int = 2, h: float | None =
     >>> bool((lark(flat, sigma=10) == flat).all())
     True
     """
-    work, layout = to_working(image)
-    kwargs, count, level = settings(
-        sigma, layout.data_range, order=order, h=h, radius=radius, steering=steering,
-        iterations=iterations, max_iterations=max_iterations,
-        analysis_radius=analysis_radius, lam=lam, alpha=alpha)
-    out = work
-    for _, estimate, residual in iterate(work, iterations=count, **kwargs):
-        out = estimate
-        if residual >= level:
-            break
-    # Orders 1 and 2 can overshoot at sharp steps: keep each channel in its input range.
-    out = np.clip(out, work.min(axis=(0, 1)), work.max(axis=(0, 1)))
-    return from_working(np.ascontiguousarray(out), layout)
-
-
-def settings(sigma, data_range, *, order, h, radius, steering, iterations, max_iterations,
-             analysis_radius, lam, alpha):
-    """Validated `lark` parameters: (keyword arguments of :func:`iterate`, the
-    number of iterations to run at most, the residual level that stops them
-    (0-255 units; infinite when `iterations` is given))."""
-    p = fill_from_sigma(_lark_rule, sigma, data_range, h=h, radius=radius)
-    order = check_int("order", order, minimum=0, maximum=2)
-    h = check_positive("h", p["h"])
-    radius = check_int("radius", p["radius"], minimum=1, maximum=20)
-    steer = check_bool("steering", steering)
-    max_iterations = check_int("max_iterations", max_iterations, minimum=1, maximum=100)
-    analysis_radius = check_int("analysis_radius", analysis_radius, minimum=1, maximum=20)
-    lam = check_positive("lam", lam)
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 2.0:
-        raise InvalidParameterError(f"alpha must be in [0, 2], got {alpha!r}")
-    if iterations is not None:
-        count = check_int("iterations", iterations, minimum=1, maximum=100)
-        level = np.inf
-    else:
-        require_sigma("lark", sigma, "iterations")
-        count = max_iterations
-        sigma255 = sigma * 255.0 / data_range
-        level = stop_level(sigma255) * sigma255 ** 2
-    kwargs = dict(h=h, radius=radius, order=order, steer=steer,
-                  analysis_radius=analysis_radius, lam=lam, alpha=alpha)
-    return kwargs, count, level

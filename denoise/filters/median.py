@@ -19,17 +19,17 @@ rank of each value among the image's distinct values; the median, being one of
 the inputs, maps back exactly.
 """
 import functools
+from typing import NamedTuple
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._image import check_image, data_range_of, map_planes
+from .._config import get_threads, run_bands
 from .._validate import check_int
-from ..registry import fill_from_sigma, register
-from ._common import reflect_index
+from ..registry import Setup, register
 from ._medianfused import median3_kernel, median5_kernel
 from ._sortnet import column_network, median_network
+from ._weights import reflect_index
 
 NETWORK_MAX = 11          # largest window run by a selection network
 NETWORK_MAX_8BIT = 9      # 8-bit: larger windows take the constant-time histogram
@@ -37,8 +37,18 @@ STRIPE = 256              # output columns per tile of the constant-time histogr
 BLOCK_BYTES = 4096        # pixels per network pass: one row of a wire, in bytes
 
 
-@njit(cache=True)
-def _apply(m, ops, n):
+class Network(NamedTuple):
+    """A window's selection network for :func:`_network_kernel`."""
+
+    colops: np.ndarray         # sorts a column of k values
+    ops: np.ndarray            # selects the median of k sorted columns
+    wires: np.ndarray          # the wires `ops` reads
+    output: int                # the wire holding the median
+    block: int                 # pixels per pass
+
+
+@njit(cache=True, nogil=True)
+def _exchange(m, ops, n):
     """Run compare-exchange rows ``(op, a, b)`` on columns 0..n-1 of the wires in `m`.
 
     Integer data only: the select form compiles to packed min/max, where the
@@ -60,45 +70,42 @@ def _apply(m, ops, n):
                 m[b, j] = max(m[a, j], m[b, j])
 
 
-@njit(parallel=True, cache=True)
-def _network_kernel(src, out, rows, cols, colops, ops, wires, output, block, chunks):
-    """Median of (k x k) windows of `src` (H, W) into `out` by a selection network.
+@njit(cache=True, nogil=True)
+def _network_kernel(chunk, src, out, rows, cols, net, chunks, scratch):
+    """Median of (k x k) windows of rows of chunk `chunk` (of `chunks`) of `src` (H, W)
+    into `out`, by the selection network `net`.
 
     `rows` / `cols` map padded row / column indices (H + 2r, W + 2r) to source
-    indices (the border rule); `colops` sorts a column of k, `ops` selects the
-    median (wire ``t k + b`` is rank t of window column b), `wires` lists the
-    wires `ops` reads. Rows are split into `chunks` slabs, one buffer set each.
+    indices (the border rule); wire ``t k + b`` of the network is rank t of
+    window column b. `scratch`: (col (k, W), padded (k, W + 2r), v (k k, block)).
     """
     height, width = out.shape
     k = rows.shape[0] - height + 1
     r = k // 2
-    for chunk in prange(chunks):
-        col = np.empty((k, width), src.dtype)
-        padded = np.empty((k, width + 2 * r), src.dtype)
-        v = np.empty((k * k, block), src.dtype)
-        for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):
-            for d in range(k):
-                srow = src[rows[i + d]]
-                for c in range(width):
-                    col[d, c] = srow[c]
-            _apply(col, colops, width)
-            for d in range(k):
-                inner = padded[d, r:]
-                for c in range(width):
-                    inner[c] = col[d, c]
-                for c in range(r):
-                    padded[d, c] = col[d, cols[c]]
-                    padded[d, r + width + c] = col[d, cols[r + width + c]]
-            for j0 in range(0, width, block):
-                n = min(block, width - j0)
-                for u in wires:
-                    source = padded[u // k, j0 + u % k:]
-                    for j in range(n):
-                        v[u, j] = source[j]
-                _apply(v, ops, n)
-                target = out[i, j0:]
+    col, padded, v = scratch
+    for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):
+        for d in range(k):
+            srow = src[rows[i + d]]
+            for c in range(width):
+                col[d, c] = srow[c]
+        _exchange(col, net.colops, width)
+        for d in range(k):
+            inner = padded[d, r:]
+            for c in range(width):
+                inner[c] = col[d, c]
+            for c in range(r):
+                padded[d, c] = col[d, cols[c]]
+                padded[d, r + width + c] = col[d, cols[r + width + c]]
+        for j0 in range(0, width, net.block):
+            n = min(net.block, width - j0)
+            for u in net.wires:
+                source = padded[u // k, j0 + u % k:]
                 for j in range(n):
-                    target[j] = v[output, j]
+                    v[u, j] = source[j]
+            _exchange(v, net.ops, n)
+            target = out[i, j0:]
+            for j in range(n):
+                target[j] = v[net.output, j]
 
 
 # Histograms of 16 counts are packed as 4 uint64 words of four 16-bit lanes
@@ -108,9 +115,10 @@ _ONES = np.uint64(0x0001000100010001)           # 1 in every lane
 _HIGH = np.uint64(0x8000800080008000)           # the top bit of every lane
 _LANE_BIT = np.array([1, 1 << 16, 1 << 32, 1 << 48], np.uint64)
 _LANE_SHIFT = np.array([0, 16, 32, 48], np.uint64)
+_ONE, _MINUS_ONE = np.uint64(1), np.uint64(0xFFFFFFFFFFFFFFFF)   # add / remove (mod 2^64)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rank_in(words, prefix, base, kth):
     """Count the lanes of a packed 16-count histogram whose running total plus
     `base` is <= kth, filling `prefix` with those running totals (packed).
@@ -137,18 +145,18 @@ def _rank_in(words, prefix, base, kth):
     return np.int64((flags * _ONES) >> top)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lane(prefix, index):
     """Lane `index` (0..15) of a packed histogram."""
     return np.int64((prefix[index >> 2] >> _LANE_SHIFT[index & 3]) & np.uint64(0xFFFF))
 
 
-@njit(parallel=True, cache=True)
-def _constant_time_kernel(src, out, rows, cols, stripe, bands):
+@njit(cache=True, nogil=True)
+def _constant_time_kernel(tile, src, out, rows, cols, stripe, bands):
     """Median of (k x k) windows of uint8 `src`, O(1) per pixel (Perreault & Hebert).
 
-    Work is split into tiles: `bands` row slabs by column stripes of `stripe`
-    output columns. In a tile each column keeps a histogram of its k rows: 16
+    Work is split into tiles, one per call: `bands` row slabs by column stripes
+    of `stripe` output columns. In a tile each column keeps a histogram of its k rows: 16
     coarse counts (high nibble) and, per high nibble, 16 fine counts (low
     nibble); moving down a row adds one value and removes one per column. Along
     a row the window's coarse histogram adds the entering column and drops the
@@ -160,61 +168,62 @@ def _constant_time_kernel(src, out, rows, cols, stripe, bands):
     k = rows.shape[0] - height + 1
     kth = (k * k) // 2
     n_stripes = (width + stripe - 1) // stripe
-    for tile in prange(bands * n_stripes):
-        band, part = tile // n_stripes, tile % n_stripes
-        i0, i1 = band * height // bands, (band + 1) * height // bands
-        s0 = part * stripe
-        n_out = min(stripe, width - s0)
-        n_cols = n_out + k - 1
-        col_coarse = np.zeros((n_cols, 4), np.uint64)
-        col_fine = np.zeros((n_cols, 16, 4), np.uint64)
-        coarse = np.zeros(4, np.uint64)
-        fine = np.zeros((16, 4), np.uint64)
-        prefix = np.zeros(4, np.uint64)
-        last = np.empty(16, np.int64)
-        for i in range(i0, i1):
-            for d in range(0 if i == i0 else k - 1, k):      # rows entering the columns
-                row = src[rows[i + d]]
-                for q in range(n_cols):
-                    v = row[cols[s0 + q]]
-                    high, low = v >> 4, v & 15
-                    col_coarse[q, high >> 2] += _LANE_BIT[high & 3]
-                    col_fine[q, high, low >> 2] += _LANE_BIT[low & 3]
-            coarse[:] = 0
-            for q in range(k):
+    band, part = tile // n_stripes, tile % n_stripes
+    i0, i1 = band * height // bands, (band + 1) * height // bands
+    s0 = part * stripe
+    n_out = min(stripe, width - s0)
+    n_cols = n_out + k - 1
+    col_coarse = np.zeros((n_cols, 4), np.uint64)
+    col_fine = np.zeros((n_cols, 16, 4), np.uint64)
+    coarse = np.zeros(4, np.uint64)
+    fine = np.zeros((16, 4), np.uint64)
+    prefix = np.zeros(4, np.uint64)
+    last = np.empty(16, np.int64)
+    for i in range(i0, i1):
+        for d in range(0 if i == i0 else k - 1, k):      # rows entering the columns
+            _count_row(src[rows[i + d]], cols[s0:s0 + n_cols], col_coarse, col_fine, _ONE)
+        coarse[:] = 0
+        for q in range(k):
+            for w in range(4):
+                coarse[w] += col_coarse[q, w]
+        last[:] = -k - 1                             # no fine histogram is valid
+        for jj in range(n_out):
+            if jj > 0:
                 for w in range(4):
-                    coarse[w] += col_coarse[q, w]
-            last[:] = -k - 1                             # no fine histogram is valid
-            for jj in range(n_out):
-                if jj > 0:
+                    coarse[w] = coarse[w] + col_coarse[jj + k - 1, w] - col_coarse[jj - 1, w]
+            cb = _rank_in(coarse, prefix, 0, kth)
+            below = _lane(prefix, cb - 1) if cb > 0 else 0
+            segment = fine[cb]
+            if jj - last[cb] >= k:                   # no overlap: sum afresh
+                segment[:] = 0
+                for q in range(jj, jj + k):
                     for w in range(4):
-                        coarse[w] = coarse[w] + col_coarse[jj + k - 1, w] - col_coarse[jj - 1, w]
-                cb = _rank_in(coarse, prefix, 0, kth)
-                below = _lane(prefix, cb - 1) if cb > 0 else 0
-                segment = fine[cb]
-                if jj - last[cb] >= k:                   # no overlap: sum afresh
-                    segment[:] = 0
-                    for q in range(jj, jj + k):
-                        for w in range(4):
-                            segment[w] += col_fine[q, cb, w]
-                else:
-                    for t in range(last[cb] + 1, jj + 1):
-                        for w in range(4):
-                            segment[w] = (segment[w] + col_fine[t + k - 1, cb, w]
-                                          - col_fine[t - 1, cb, w])
-                last[cb] = jj
-                out[i, s0 + jj] = cb * 16 + _rank_in(segment, prefix, below, kth)
-            row = src[rows[i]]                           # the top row leaves
-            for q in range(n_cols):
-                v = row[cols[s0 + q]]
-                high, low = v >> 4, v & 15
-                col_coarse[q, high >> 2] -= _LANE_BIT[high & 3]
-                col_fine[q, high, low >> 2] -= _LANE_BIT[low & 3]
+                        segment[w] += col_fine[q, cb, w]
+            else:
+                for t in range(last[cb] + 1, jj + 1):
+                    for w in range(4):
+                        segment[w] = (segment[w] + col_fine[t + k - 1, cb, w]
+                                      - col_fine[t - 1, cb, w])
+            last[cb] = jj
+            out[i, s0 + jj] = cb * 16 + _rank_in(segment, prefix, below, kth)
+        _count_row(src[rows[i]], cols[s0:s0 + n_cols], col_coarse, col_fine, _MINUS_ONE)
 
 
-@njit(parallel=True, cache=True)
-def _histogram_kernel(src, out, rows, cols, bins, chunks):
-    """Median of (k x k) windows of integer `src` by Huang's sliding histogram.
+@njit(cache=True, nogil=True, inline="always")
+def _count_row(row, cols, col_coarse, col_fine, step):
+    """Add `step` (1, or -1 modulo 2^64 to remove) to the column histograms for the
+    values of `row` at `cols`: its high nibble's coarse count, its low nibble's fine count."""
+    for q in range(cols.shape[0]):
+        v = row[cols[q]]
+        high, low = v >> 4, v & 15
+        col_coarse[q, high >> 2] += step * _LANE_BIT[high & 3]
+        col_fine[q, high, low >> 2] += step * _LANE_BIT[low & 3]
+
+
+@njit(cache=True, nogil=True)
+def _histogram_kernel(chunk, src, out, rows, cols, bins, chunks):
+    """Median of (k x k) windows of the rows of chunk `chunk` (of `chunks`) of
+    integer `src` by Huang's sliding histogram.
 
     Counts per value plus per 256-value coarse block; the median is tracked from
     one pixel to the next (value m and the count below it), skipping whole
@@ -223,50 +232,49 @@ def _histogram_kernel(src, out, rows, cols, bins, chunks):
     height, width = out.shape
     k = rows.shape[0] - height + 1
     half = (k * k) // 2
-    for chunk in prange(chunks):
-        fine = np.zeros(bins, np.int32)
-        coarse = np.zeros((bins + 255) // 256, np.int32)
-        for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):
+    fine = np.zeros(bins, np.int32)
+    coarse = np.zeros((bins + 255) // 256, np.int32)
+    for i in range(chunk * height // chunks, (chunk + 1) * height // chunks):
+        for d in range(k):
+            for c in range(k - 1):
+                v = src[rows[i + d], cols[c]]
+                fine[v] += 1
+                coarse[v >> 8] += 1
+        m = 0
+        below = 0
+        for j in range(width):
             for d in range(k):
-                for c in range(k - 1):
-                    v = src[rows[i + d], cols[c]]
-                    fine[v] += 1
-                    coarse[v >> 8] += 1
-            m = 0
-            below = 0
-            for j in range(width):
-                for d in range(k):
-                    v = src[rows[i + d], cols[j + k - 1]]
-                    fine[v] += 1
-                    coarse[v >> 8] += 1
-                    if v < m:
-                        below += 1
-                while below > half:                 # median moved down
-                    if m & 255 == 0 and below - coarse[(m >> 8) - 1] > half:
-                        below -= coarse[(m >> 8) - 1]
-                        m -= 256
-                    else:
-                        m -= 1
-                        below -= fine[m]
-                while below + fine[m] <= half:      # median moved up
-                    if m & 255 == 0 and below + coarse[m >> 8] <= half:
-                        below += coarse[m >> 8]
-                        m += 256
-                    else:
-                        below += fine[m]
-                        m += 1
-                out[i, j] = m
-                for d in range(k):
-                    v = src[rows[i + d], cols[j]]
-                    fine[v] -= 1
-                    coarse[v >> 8] -= 1
-                    if v < m:
-                        below -= 1
-            for d in range(k):                      # empty the histogram again
-                for c in range(width, width + k - 1):
-                    v = src[rows[i + d], cols[c]]
-                    fine[v] -= 1
-                    coarse[v >> 8] -= 1
+                v = src[rows[i + d], cols[j + k - 1]]
+                fine[v] += 1
+                coarse[v >> 8] += 1
+                if v < m:
+                    below += 1
+            while below > half:                 # median moved down
+                if m & 255 == 0 and below - coarse[(m >> 8) - 1] > half:
+                    below -= coarse[(m >> 8) - 1]
+                    m -= 256
+                else:
+                    m -= 1
+                    below -= fine[m]
+            while below + fine[m] <= half:      # median moved up
+                if m & 255 == 0 and below + coarse[m >> 8] <= half:
+                    below += coarse[m >> 8]
+                    m += 256
+                else:
+                    below += fine[m]
+                    m += 1
+            out[i, j] = m
+            for d in range(k):
+                v = src[rows[i + d], cols[j]]
+                fine[v] -= 1
+                coarse[v >> 8] -= 1
+                if v < m:
+                    below -= 1
+        for d in range(k):                      # empty the histogram again
+            for c in range(width, width + k - 1):
+                v = src[rows[i + d], cols[c]]
+                fine[v] -= 1
+                coarse[v >> 8] -= 1
 
 
 def _float32_keys(plane):
@@ -276,61 +284,79 @@ def _float32_keys(plane):
 
 
 def median_plane(plane, radius):
-    """Exact median of one C-contiguous 2-D plane (uint8, uint16, float32, float64)."""
+    """Exact median of one C-contiguous 2-D plane (uint8, uint16, int32, float32, float64)."""
     size = 2 * radius + 1
     if radius == 0:
         return plane.copy()
     height, width = plane.shape
     rows, cols = reflect_index(height, radius), reflect_index(width, radius)
+    chunks = _chunks(height, width, size)
+    out = np.empty_like(plane)
     if size <= 5:                                  # any dtype, natively
-        out = np.empty_like(plane)
         kernel = median3_kernel if size == 3 else median5_kernel
-        kernel(plane, out, rows, cols, _chunks(height))
-        return out
-    if plane.dtype == np.float32 and size <= NETWORK_MAX:
-        return _float32_keys(median_plane(_float32_keys(plane), radius)).view(np.float32)
-    if plane.dtype.kind == "f":                    # ranks among the distinct values
+        run_bands(kernel, chunks, plane, out, rows, cols, chunks,
+                  buffers=lambda: np.empty((size, width + size - 1), plane.dtype))
+    elif plane.dtype == np.float32 and size <= NETWORK_MAX:
+        out = _float32_keys(median_plane(_float32_keys(plane), radius)).view(np.float32)
+    elif plane.dtype.kind == "f":                  # ranks among the distinct values
         values, ranks = np.unique(plane, return_inverse=True)
         ranks = ranks.reshape(plane.shape).astype(np.int32)
         if size <= NETWORK_MAX:
             return values[median_plane(ranks, radius)]
-        out = np.empty_like(ranks)
-        _histogram_kernel(ranks, out, rows, cols, len(values), _chunks(height))
-        return values[out]
-    out = np.empty_like(plane)
-    if plane.dtype == np.uint8 and size > NETWORK_MAX_8BIT:
+        ranked = np.empty_like(ranks)
+        run_bands(_histogram_kernel, chunks, ranks, ranked, rows, cols, len(values), chunks)
+        out = values[ranked]
+    elif plane.dtype == np.uint8 and size > NETWORK_MAX_8BIT:
         stripes = -(-width // STRIPE)
-        bands = min(height, -(-4 * numba.get_num_threads() // stripes))
-        _constant_time_kernel(plane, out, rows, cols, STRIPE, bands)
+        bands = min(height, -(-4 * get_threads() // stripes))
+        run_bands(_constant_time_kernel, bands * stripes, plane, out, rows, cols, STRIPE, bands)
     elif size <= NETWORK_MAX:
-        block = max(64, BLOCK_BYTES // plane.itemsize)
-        _network_kernel(plane, out, rows, cols, *_network(size), block, _chunks(height))
+        net = _network(size, plane.itemsize)
+        run_bands(_network_kernel, chunks, plane, out, rows, cols, net, chunks,
+                  buffers=lambda: _network_buffers(net, size, width, plane.dtype))
     else:                                          # uint16
-        _histogram_kernel(plane, out, rows, cols, 65536, _chunks(height))
+        run_bands(_histogram_kernel, chunks, plane, out, rows, cols, 65536, chunks)
     return out
 
 
 @functools.lru_cache(maxsize=None)
-def _network(size):
-    """Arguments of _network_kernel for a window: column sort, selection, wires read, output."""
+def _network(size, itemsize):
+    """The selection network of a window, for samples of `itemsize` bytes."""
     ops, output = median_network(size)
-    return column_network(size), ops, np.unique(ops[:, 1:]).astype(np.int64), output
+    return Network(column_network(size), ops, np.unique(ops[:, 1:]).astype(np.int64),
+                   int(output), max(64, BLOCK_BYTES // itemsize))
 
 
-def _chunks(height):
-    """Slabs of rows for the kernels that keep buffers per slab: 4 per thread."""
-    return min(height, 4 * numba.get_num_threads())
+def _network_buffers(net, size, width, dtype):
+    return (np.empty((size, width), dtype), np.empty((size, width + size - 1), dtype),
+            np.empty((size * size, net.block), dtype))
 
 
-def _median_rule(sigma, data_range, values):
-    """Window radius from the noise level (sigma in image units)."""
+def _chunks(height, width, size):
+    """Slabs of rows: up to 4 per thread, each with work for a few milliseconds (below
+    that, starting a thread costs more than it saves). The median is exact, so the
+    split never changes the result."""
+    return max(1, min(height, 4 * get_threads(), height * width * size * size >> 23))
+
+
+def _median_rule(info, sigma, values):
+    """Window radius from the noise level (8-bit units): 1 up to 30, 2 up to 60, else 3."""
     if sigma is None:
         return {"radius": 1}
-    sigma255 = sigma * 255.0 / data_range
+    sigma255 = sigma * 255.0 / info.data_range
     return {"radius": 1 if sigma255 <= 30 else 2 if sigma255 <= 60 else 3}
 
 
-@register(rule=_median_rule)
+def _prepare(info, sigma, p):
+    radius = check_int("radius", p["radius"], minimum=0, maximum=50)
+    return Setup(radius, halo=radius)
+
+
+def _apply(plane, plan):
+    return median_plane(plane, plan.config)
+
+
+@register(rule=_median_rule, prepare=_prepare, apply=_apply, native=True)
 def median(image, *, sigma: float | None = None, radius: int | None = None):
     """Median over a square window, per channel; exact for every dtype.
 
@@ -344,8 +370,8 @@ def median(image, *, sigma: float | None = None, radius: int | None = None):
         for uint16, data units for float); used only to choose `radius`.
     radius : int, default from sigma
         Window half-width in pixels: the window is (2 radius + 1) squared.
-        Integer 0..50. From sigma (8-bit units): 1 up to 30, 2 up to 60,
-        else 3; 1 without sigma.
+        Integer 0..50. Grows with sigma (`denoise methods median` shows the
+        table); 1 without sigma.
 
     Returns
     -------
@@ -381,7 +407,3 @@ def median(image, *, sigma: float | None = None, radius: int | None = None):
     >>> median(np.array([[0, 0, 0], [0, 255, 0], [0, 0, 0]], dtype=np.uint8)).tolist()
     [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
     """
-    check_image(image)
-    p = fill_from_sigma(_median_rule, sigma, data_range_of(image.dtype), radius=radius)
-    r = check_int("radius", p["radius"], minimum=0, maximum=50)
-    return map_planes(image, lambda plane: median_plane(plane, r))

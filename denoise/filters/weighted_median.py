@@ -1,20 +1,38 @@
-"""Detail-preserving weighted median: NLM patch-similarity weights, median instead of mean."""
-import numpy as np
-from numba import njit, prange
+"""Detail-preserving weighted median: NLM patch-similarity weights, median instead of mean.
 
-from .._image import from_working, intensity_to_working, to_working
+For each pixel, the weights of its (2 search + 1)^2 window come from patch
+distances on a guide (the 3x3 median of the channels' mean, by default), exactly
+as in NLM (:mod:`~denoise.filters._weights`); each channel then takes the
+weighted median of its window. Bands of rows run in parallel.
+"""
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .._config import run_bands
 from .._validate import check_bool, check_int, check_positive
-from ..registry import fill_from_sigma, register, require_sigma
-from ._common import pad_reflect
+from ..registry import Setup, register
+from ._weights import (EXACT, box_sums, centre_weight, field_scratch, half_offsets, pad_band,
+                       pad_reflect, patch_weights, reflect_index, weight_field)
 from .median import median_plane
 
 # noise left in the 3x3 median of gaussian noise, relative to sigma (the 2 sigma^2
 # subtracted from patch distances on the prefiltered guide); h and it tuned on Set12
 GUIDE_NOISE = 0.45
-BAND_FLOATS = 1 << 23       # weights held at once (32 MB): bounds the rows per band
+BAND_FLOATS = 1 << 21       # weights a band holds at once (8 MB): bounds its rows
 
 
-@njit(cache=True)
+class Config(NamedTuple):
+    """weighted-median's plan."""
+
+    weights: tuple             # _weights.PatchWeights on the guide
+    correlation: bool
+    s2: np.float32             # guide noise variance, added to the correlation variances
+    prefilter: bool
+
+
+@njit(cache=True, nogil=True)
 def select_weighted(values, weights, n):
     """Smallest of ``values[:n]`` whose cumulative weight, in value order, reaches half.
 
@@ -56,132 +74,185 @@ def select_weighted(values, weights, n):
             lo = gt + 1
 
 
-@njit(parallel=True, cache=True)
-def _median_kernel(padded, weights, out, row0, search):
-    """Weighted median over the search window for the rows of one band.
+@njit(cache=True, nogil=True, fastmath=EXACT)
+def _band(band, rows_per_band, padded, guide, out, cfg, offsets, maps, buf):
+    """Weighted median of the rows of band `band` into `out` (H, W, C).
 
-    `padded` is the image padded by `search`, `weights` (S*S, B, W) the band's
-    weight per offset, `out` (H, W, C) receives rows row0..row0+B-1.
+    `padded`: the working image mirrored by `search`; `guide` (H, W, 1); `maps`:
+    the guide's mirror index maps (rows, cols) with margin f + d; `buf`: this
+    thread's scratch.
     """
-    n_offsets, band, width = weights.shape
-    n_channels = out.shape[2]
-    size = 2 * search + 1
-    for b in prange(band):
-        values = np.empty(n_offsets, np.float32)
-        w = np.empty(n_offsets, np.float32)
-        i = row0 + b
+    height, width, n_channels = out.shape
+    d = cfg.weights.d
+    size = 2 * d + 1
+    r0 = band * rows_per_band
+    n_rows = min(height, r0 + rows_per_band) - r0
+    _window_weights(guide, r0, n_rows, cfg, offsets, maps, buf)
+    values, w = buf.select[0], buf.select[1]
+    for x in range(n_rows):
         for j in range(width):
             for c in range(n_channels):
-                for o in range(n_offsets):
-                    values[o] = padded[i + o // size, j + o % size, c]
-                    w[o] = weights[o, b, j]
-                out[i, j, c] = select_weighted(values, w, n_offsets)
+                for o in range(size * size):
+                    values[o] = padded[r0 + x + o // size, j + o % size, c]
+                    w[o] = buf.weights[o, x, j]
+                out[r0 + x, j, c] = select_weighted(values, w, size * size)
 
 
-@njit(cache=True)
-def _box_mean(field, radius, tmp, out):
-    """Mean of `field` (R, C) over (2 radius + 1)^2 boxes, valid part, into `out`
-    (R - 2 radius, C - 2 radius); running sums in float64, `tmp` (R - 2 radius, C)."""
-    n_rows, n_cols = out.shape
-    size = 2 * radius + 1
-    inv_area = 1.0 / (size * size)
-    for b in range(field.shape[1]):                 # vertical sums, running down
-        acc = 0.0
-        for a in range(size - 1):
-            acc += field[a, b]
-        for a in range(n_rows):
-            acc += field[a + size - 1, b]
-            tmp[a, b] = acc
-            acc -= field[a, b]
-    for a in range(n_rows):                         # horizontal sums, running right
-        acc = 0.0
-        for b in range(size - 1):
-            acc += tmp[a, b]
-        for b in range(n_cols):
-            acc += tmp[a, b + size - 1]
-            out[a, b] = acc * inv_area
-            acc -= tmp[a, b]
-
-
-@njit(parallel=True, cache=True)
-def _weights_kernel(guide, row0, patch, search, sigma, h, correlation, out):
-    """(S*S, band, W) weights of the pixels of rows row0.. against each search offset.
-
-    `guide` is the image the patches are compared on (the mean of the channels,
-    or its 3x3 median), padded by patch + search; offsets run in parallel. The
-    centre offset gets the largest weight of the others (1 if all are 0).
-    """
-    n_offsets, band, width = out.shape
-    size = 2 * search + 1
-    n_rows, n_cols = band + 2 * patch, width + 2 * patch
-    s2 = sigma * sigma
-    inv_h2 = 1.0 / (h * h)
-    centre = guide[row0 + search:row0 + search + n_rows, search:search + n_cols]
-    mean_c = np.empty((band, width))
-    var_c = np.empty((band, width))
-    if correlation:
-        tmp = np.empty((band, n_cols))
-        _box_mean(centre, patch, tmp, mean_c)
-        _box_mean(centre * centre, patch, tmp, var_c)
-        for a in range(band):
-            for b in range(width):
-                var_c[a, b] = max(var_c[a, b] - mean_c[a, b] ** 2, 0.0) + s2
-    middle = search * size + search
-    for o in prange(n_offsets):
-        if o == middle:
-            continue
-        other = guide[row0 + o // size:row0 + o // size + n_rows, o % size:o % size + n_cols]
-        field = np.empty((n_rows, n_cols))
-        tmp = np.empty((band, n_cols))
-        box = np.empty((band, width))
-        for a in range(n_rows):
-            for b in range(n_cols):
-                diff = np.float64(centre[a, b]) - other[a, b]
-                field[a, b] = diff * diff
-        _box_mean(field, patch, tmp, box)
-        for a in range(band):
-            for b in range(width):
-                out[o, a, b] = np.exp(-max(box[a, b] - 2.0 * s2, 0.0) * inv_h2)
-        if correlation:
-            mean_o = np.empty((band, width))
-            _box_mean(other.astype(np.float64), patch, tmp, mean_o)
-            for a in range(n_rows):
-                for b in range(n_cols):
-                    field[a, b] = np.float64(other[a, b]) * other[a, b]
-            _box_mean(field, patch, tmp, box)              # E[other^2]
-            for a in range(n_rows):
-                for b in range(n_cols):
-                    field[a, b] = np.float64(centre[a, b]) * other[a, b]
-            cross = np.empty((band, width))
-            _box_mean(field, patch, tmp, cross)             # E[centre other]
-            for a in range(band):
-                for b in range(width):
-                    var_o = max(box[a, b] - mean_o[a, b] ** 2, 0.0) + s2
-                    cov = cross[a, b] - mean_c[a, b] * mean_o[a, b]
-                    rho = cov / np.sqrt(var_c[a, b] * var_o)
-                    out[o, a, b] *= max(rho, 0.0)
-    for a in range(band):                           # the centre pixel rule
-        for b in range(width):
-            best = 0.0
-            for o in range(n_offsets):
+@njit(cache=True, nogil=True, fastmath=EXACT)
+def _window_weights(guide, r0, n_rows, cfg, offsets, maps, buf):
+    """buf.weights[o, x, j]: the weight of window offset o (row-major) for pixel
+    (r0 + x, j), from the patch distances on the guide; the centre rule for o = 0."""
+    width = guide.shape[1]
+    pw = cfg.weights
+    d = pw.d
+    size = 2 * d + 1
+    pad_band(guide, r0, n_rows, pw.f + d, maps[0], maps[1], buf.gb)
+    if cfg.correlation:
+        _patch_stats(buf.gb[0], pw.f, buf.stats, buf.line)
+    weights = buf.weights
+    for k in range(offsets.shape[0]):
+        tr, tc = offsets[k, 0], offsets[k, 1]
+        weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
+        if cfg.correlation:
+            _correlate(buf.wt, buf.dist, buf.stats, tr, tc, n_rows, d, pw.f, cfg.s2)
+        for x in range(n_rows):
+            fwd = weights[(tr + d) * size + tc + d, x]
+            bwd = weights[(d - tr) * size + d - tc, x]
+            w1 = buf.wt[x + d, d:d + width]
+            w2 = buf.wt[x - tr + d, d - tc:d - tc + width]
+            for j in range(width):
+                fwd[j] = w1[j]
+                bwd[j] = w2[j]
+    middle = d * size + d
+    for x in range(n_rows):
+        for j in range(width):
+            best = np.float32(0.0)
+            for o in range(size * size):
                 if o != middle:
-                    best = max(best, out[o, a, b])
-            out[middle, a, b] = best if best > 0.0 else 1.0
+                    best = max(best, weights[o, x, j])
+            weights[middle, x, j] = centre_weight(best)
 
 
-def _weighted_median_rule(sigma, data_range, values):
-    """Defaults from sigma: patch and search radii and h (a multiple of sigma)."""
-    derived = {"patch": 2, "search": 5}
-    if values.get("h") is None:
-        require_sigma("weighted-median", sigma, "h")
-        derived["h"] = 0.6 * sigma
-    return derived
+@njit(cache=True, nogil=True, fastmath=EXACT)
+def _patch_stats(g, f, stats, line):
+    """stats[0], stats[1]: sums of g and of g^2 over the patch around each position of
+    the padded band `g` (positions start d rows and columns before the band)."""
+    sq = stats[2]
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            sq[i, j] = g[i, j] * g[i, j]
+    n_rows, n_cols = stats.shape[1] - 2 * f, stats.shape[2] - 2 * f
+    box_sums(g, f, stats[0, :n_rows, :n_cols], line[0], line[1])
+    box_sums(sq, f, stats[1, :n_rows, :n_cols], line[0], line[1])
 
 
-@register("weighted-median", rule=_weighted_median_rule)
+@njit(cache=True, nogil=True, fastmath=False)    # no FMA: var and cov are differences
+def _correlate(wt, dist, stats, tr, tc, n_rows, d, f, s2):
+    """Multiply each weight w(p, p + t) by max(0, rho): the correlation of the two
+    patches with s2 added to each variance. The covariance comes from the patch
+    distance, cov(p, q) = (var p + var q - var (p - q)) / 2, which is exactly 0
+    for single pixels (f = 0)."""
+    width = wt.shape[1] - 2 * d
+    inv_n = np.float32(1.0 / (2 * f + 1) ** 2)
+    zero = np.float32(0.0)
+    for pr in range(min(0, -tr), max(n_rows, n_rows - tr)):
+        for pc in range(-tc, width):
+            a, b = pr + d, pc + d                      # p in wt, dist and stats
+            qa, qb = a + tr, b + tc                    # p + t
+            mean_p, mean_q = stats[0, a, b] * inv_n, stats[0, qa, qb] * inv_n
+            var_p = stats[1, a, b] * inv_n - mean_p * mean_p
+            var_q = stats[1, qa, qb] * inv_n - mean_q * mean_q
+            var_d = dist[a, b] * inv_n - (mean_p - mean_q) * (mean_p - mean_q)
+            cov = np.float32(0.5) * (var_p + var_q - var_d)
+            spread = (max(var_p, zero) + s2) * (max(var_q, zero) + s2)
+            rho = cov / np.sqrt(max(spread, np.float32(1e-30)))
+            wt[a, b] *= max(rho, zero)
+
+
+class Buffers(NamedTuple):
+    """One thread's scratch arrays (kernels allocate nothing)."""
+
+    gb: np.ndarray             # (1, R + 2m, W + 2m) the guide band, padded
+    wt: np.ndarray             # (R + 2d, W + 2d) weights of one offset
+    dist: np.ndarray           # like wt (correlation) or (0, 0)
+    stats: np.ndarray          # (3, R + 2m, W + 2m) patch sums of g, g^2 (correlation)
+    field: np.ndarray          # weight_field's rows
+    line: np.ndarray           # (2, W + 2m)
+    weights: np.ndarray        # (S^2, R, W) the band's weights per window offset
+    select: np.ndarray         # (2, S^2) values and weights of one window
+
+
+def _buffers(cfg, rows, width):
+    pw = cfg.weights
+    m, d, size = pw.f + pw.d, pw.d, 2 * pw.d + 1
+    plane = (rows + 2 * d, width + 2 * d)
+    return Buffers(
+        np.empty((1, rows + 2 * m, width + 2 * m), np.float32), np.empty(plane, np.float32),
+        np.empty(plane if cfg.correlation else (0, 0), np.float32),
+        np.empty((3, rows + 2 * m, width + 2 * m) if cfg.correlation else (3, 0, 0), np.float32),
+        field_scratch(pw, width), np.empty((2, width + 2 * m), np.float32),
+        np.empty((size * size, rows, width), np.float32), np.empty((2, size * size), np.float32))
+
+
+def _weighted_median_rule(info, sigma, values):
+    """h = 0.6 sigma (tuned on Set12)."""
+    return {} if sigma is None else {"h": 0.6 * sigma}
+
+
+def _prepare(info, sigma, p):
+    patch = check_int("patch", p["patch"], minimum=0, maximum=5)
+    search = check_int("search", p["search"], minimum=1, maximum=10)
+    h = check_positive("h", p["h"]) / info.data_range
+    prefilter = check_bool("prefilter", p["prefilter"])
+    correlation = check_bool("correlation", p["correlation"])
+    s = 0.0 if sigma is None else sigma / info.data_range
+    guide_sigma = s * GUIDE_NOISE if prefilter else s
+    cfg = Config(patch_weights(patch, search, (2 * patch + 1) ** 2, guide_sigma, h),
+                 correlation, np.float32(guide_sigma ** 2), prefilter)
+    return Setup(cfg, halo=search + patch + (1 if prefilter else 0))
+
+
+def _apply(work, plan):
+    cfg = plan.config
+    pw = cfg.weights
+    height, width = work.shape[:2]
+    guide = work.mean(axis=2)
+    if cfg.prefilter:
+        guide = median_plane(np.ascontiguousarray(guide), 1)
+    guide = np.ascontiguousarray(guide[..., None], dtype=np.float32)
+    rows = band_rows(pw.d, height, width)
+    out = np.empty_like(work)
+    run_bands(_band, -(-height // rows), rows, pad_reflect(work, pw.d), guide, out, cfg,
+              half_offsets(pw.d), _maps(guide, pw), buffers=lambda: _buffers(cfg, rows, width))
+    return out
+
+
+def band_rows(search, height, width):
+    """Rows per band: as many as keep the band's window weights within BAND_FLOATS."""
+    size = 2 * search + 1
+    return max(1, min(height, 64, BAND_FLOATS // (size * size * width)))
+
+
+def window_weights(guide, plan, r0, n_rows):
+    """(S^2, n_rows, W) weights of the window offsets for rows r0 .. of `guide` (H, W):
+    what the median of those rows is weighted with (for tests and inspection)."""
+    cfg = plan.config
+    guide = np.ascontiguousarray(guide[..., None], dtype=np.float32)
+    buf = _buffers(cfg, n_rows, guide.shape[1])
+    _window_weights(guide, r0, n_rows, cfg, half_offsets(cfg.weights.d), _maps(guide, cfg.weights),
+                    buf)
+    return buf.weights.copy()
+
+
+def _maps(guide, pw):
+    m = pw.f + pw.d
+    return reflect_index(guide.shape[0], m), reflect_index(guide.shape[1], m)
+
+
+@register("weighted-median", rule=_weighted_median_rule, prepare=_prepare, apply=_apply)
 def weighted_median(image, *, sigma: float | None = None, h: float | None = None,
-                           patch: int | None = None, search: int | None = None,
-                           prefilter: bool = True, correlation: bool = False):
+                    patch: int = 2, search: int = 5, prefilter: bool = True,
+                    correlation: bool = False):
     """Weighted median of the search window, weighted by patch similarity (NLM weights).
 
     Parameters
@@ -225,7 +296,9 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
     cumulative weight, in value order, reaches half the total. The centre pixel
     gets the largest weight of the others (IPOL rule). With equal weights it is
     the plain median of the search window; unlike the NLM mean, an impulse or an
-    edge pixel on the far side cannot pull the estimate.
+    edge pixel on the far side cannot pull the estimate. The weights are NLM's
+    (the shared weight machinery, float32). An output pixel depends on the
+    pixels within search + patch (+1 with the prefilter) of it.
 
     References
     ----------
@@ -239,29 +312,3 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
     >>> bool((weighted_median(flat, sigma=0.1) == flat).all())
     True
     """
-    work, layout = to_working(image)
-    p = fill_from_sigma(_weighted_median_rule, sigma, layout.data_range, h=h, patch=patch,
-                        search=search)
-    patch = check_int("patch", p["patch"], minimum=0, maximum=5)
-    search = check_int("search", p["search"], minimum=1, maximum=10)
-    h = intensity_to_working(check_positive("h", p["h"]), layout)
-    s = 0.0 if sigma is None else intensity_to_working(sigma, layout)
-    check_bool("prefilter", prefilter)
-    check_bool("correlation", correlation)
-    guide = work.mean(axis=2)
-    guide_sigma = s * GUIDE_NOISE if prefilter else s
-    if prefilter:
-        guide = median_plane(np.ascontiguousarray(guide), 1)
-    guide = pad_reflect(guide[..., None], patch + search)[..., 0]
-    padded = pad_reflect(work, search)
-    height, width = work.shape[:2]
-    out = np.empty_like(work)
-    size = 2 * search + 1
-    band = max(1, min(height, BAND_FLOATS // (size * size * width)))
-    full = np.empty((size * size, band, width), np.float32)       # reused band to band
-    for row0 in range(0, height, band):
-        rows = min(band, height - row0)
-        weights = full if rows == band else np.empty((size * size, rows, width), np.float32)
-        _weights_kernel(guide, row0, patch, search, guide_sigma, h, correlation, weights)
-        _median_kernel(padded, weights, out, row0, search)
-    return from_working(out, layout)

@@ -1,0 +1,30 @@
+"""The `denoise` command line: one module per command, each thin (parse, call the
+library, render, exit: 0 all done, 1 some inputs failed, 2 usage error)."""
+import click
+
+from .. import __version__
+from . import options as opt
+from .bench import bench
+from .evaluate import evaluate
+from .methods import methods
+from .noise import noise
+from .regress import regress
+from .run import run
+from .warmup import warmup
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="denoise")
+@opt.verbosity
+def main():
+    """Remove noise from images with classical filters (Numba kernels), and score
+    the results with PSNR/SSIM.
+
+    -v and -q work before or after the command.
+    """
+
+
+for command in (run, methods, noise, evaluate, bench, regress, warmup):
+    main.add_command(command)
+
+__all__ = ["main"]

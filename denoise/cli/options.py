@@ -1,0 +1,195 @@
+"""Click options and helpers shared by several commands."""
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import DenoiseError
+from ..noise import NOISE
+from ..registry import REGISTRY, our_methods
+
+
+class LiveChoice(click.Choice):
+    """A choice among the names of a registry, read when used: a kind or method
+    registered after the command was built is offered too."""
+
+    def __init__(self, source):
+        self._source = source
+        super().__init__([])
+
+    @property
+    def choices(self):
+        return tuple(self._source())
+
+    @choices.setter
+    def choices(self, value):
+        pass
+
+
+def method_names():
+    return sorted(REGISTRY)
+
+
+# --- verbosity: -v / -q before or after the subcommand ---------------------------------
+
+def state(ctx):
+    """The run's settings shared by the group and its command (verbosity)."""
+    root = ctx.find_root()
+    if root.obj is None:
+        root.obj = {"verbose": 0, "quiet": False}
+    return root.obj
+
+
+def quiet(ctx):
+    """True when -q was given (before or after the command)."""
+    return state(ctx)["quiet"]
+
+
+def configure_logging(settings):
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if settings["quiet"] else levels[min(settings["verbose"], 2)]
+    logging.basicConfig(level=level, format="denoise: %(message)s", stream=sys.stderr,
+                        force=True)
+
+
+def _verbose(ctx, param, value):
+    settings = state(ctx)
+    settings["verbose"] = max(settings["verbose"], value or 0)
+    configure_logging(settings)
+
+
+def _quiet(ctx, param, value):
+    settings = state(ctx)
+    settings["quiet"] = settings["quiet"] or bool(value)
+    configure_logging(settings)
+
+
+def verbosity(command):
+    """-v/--verbose and -q/--quiet, accepted by the group and by every command."""
+    command = click.option("-q", "--quiet", is_flag=True, expose_value=False,
+                           callback=_quiet, help="No progress bar or notes; errors only.")(command)
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbose,
+                        help="More messages on stderr (-vv: debug).")(command)
+
+
+# --- messages ------------------------------------------------------------------------
+
+def error(message):
+    """One error line on stderr (above a progress bar, if one is drawn)."""
+    from tqdm import tqdm
+
+    tqdm.write(f"denoise: error: {message}", file=sys.stderr)
+
+
+def note(ctx, message):
+    """One informational line on stderr, unless -q."""
+    if not quiet(ctx):
+        from tqdm import tqdm
+
+        tqdm.write(f"denoise: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def usage_errors(hint=None):
+    """Turn the library's errors in the block into usage errors (exit code 2)."""
+    try:
+        yield
+    except DenoiseError as exc:
+        if hint:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+        raise click.UsageError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def compile_notice(ctx, name):
+    """Say so before the wait when `name`'s kernels must be compiled first."""
+    from .._config import on_compile
+
+    with on_compile(lambda: note(ctx, f"compiling {name} kernels for first use; they are "
+                                      f"cached afterwards")):
+        yield
+
+
+def finish(ctx, report, what="written"):
+    """Print the batch summary (errors were printed as they came) and exit with its code."""
+    parts = [f"{len(report.done)} {what}"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped (output exists)")
+    if report.failed:
+        parts.append(f"{len(report.failed)} failed")
+    if not quiet(ctx) or report.failed:
+        click.echo(f"denoise: {', '.join(parts)}", err=True)
+    ctx.exit(report.return_code)
+
+
+# --- parameters ----------------------------------------------------------------------
+
+def key_values(ctx, param, values):
+    """Parse repeated KEY=VALUE into a dict (values kept as typed, not lower-cased)."""
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx, param)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def number_list(ctx, param, value):
+    """Parse "15,25,50" into [15.0, 25.0, 50.0]; every number must be > 0."""
+    try:
+        numbers = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected numbers like 15,25,50, got {value!r}") from None
+    if not numbers or any(not n > 0 for n in numbers):
+        raise click.BadParameter(f"values must be > 0, got {value!r}")
+    return numbers
+
+
+def _positive(ctx, param, value):
+    if value is not None and not value > 0:
+        raise click.BadParameter(f"must be > 0, got {value}", ctx, param)
+    return value
+
+
+inputs_arg = click.argument(
+    "inputs", nargs=-1, required=True,
+    type=click.Path(exists=True, dir_okay=True, path_type=Path))
+
+output_opt = click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path),
+    help="Output file (for one input file) or folder (created if needed).")
+
+method_opt = click.option(
+    "-m", "--method", type=LiveChoice(method_names), default="nlm",
+    show_default=True, metavar="METHOD",
+    help="Denoising method; `denoise methods` lists and describes them (ref:NAME "
+         "runs another package's, for comparison).")
+
+sigma_opt = click.option(
+    "--sigma", type=float, default=None, callback=_positive,
+    help="Noise standard deviation in the image's own units (0-255 for 8-bit, "
+         "0-65535 for 16-bit, data units for float); sets the method's defaults.")
+
+param_opt = click.option(
+    "-p", "--param", "params", multiple=True, callback=key_values, metavar="KEY=VALUE",
+    help="Method parameter, repeatable, e.g. -p radius=2 (see `denoise methods NAME`).")
+
+recursive_opt = click.option(
+    "-r", "--recursive", is_flag=True, help="Also process images in sub-folders.")
+
+threads_opt = click.option(
+    "--threads", type=click.IntRange(min=1), default=None,
+    help="Threads for the filters (default: all cores).")
+
+overwrite_opt = click.option(
+    "--overwrite", is_flag=True, help="Replace existing output files.")
+
+skip_existing_opt = click.option(
+    "--skip-existing", is_flag=True,
+    help="Leave existing output files alone and skip their inputs (resume a batch).")
+
+noise_kind = LiveChoice(lambda: list(NOISE))
+ours = LiveChoice(our_methods)
