@@ -19,16 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from denoise._config import set_threads
-from denoise.bench import clean_image, environment, noisy_image, score
+from denoise._image import ImageInfo
+from denoise.bench import environment
+from denoise.protocol import clean_image, noisy_image, score
 from denoise.filters import lark as L
 from denoise.io import iter_images, write_text
 from denoise.registry import REGISTRY
 
 
 def lark_settings(sigma, max_iterations):
-    """lark's own defaults at `sigma` (8-bit units) on a [0, 1] image."""
-    params = dict(REGISTRY["lark"].defaults, max_iterations=max_iterations)
-    return L.settings(sigma / 255.0, 1.0, **params)
+    """lark's own plan at `sigma` (8-bit units) for a [0, 1] gray image: its Config."""
+    info = ImageInfo.typical("float32")
+    return REGISTRY["lark"].plan(info, sigma / 255.0, max_iterations=max_iterations).config
 
 
 def trajectories(paths, sigma, max_iterations):
@@ -39,9 +41,10 @@ def trajectories(paths, sigma, max_iterations):
         noisy = noisy_image(clean, sigma * data_range / 255.0, index) / data_range
         work = noisy.astype(np.float32)
         work = work[..., None] if work.ndim == 2 else work
-        kwargs, _, level = lark_settings(sigma, max_iterations)
+        cfg = lark_settings(sigma, max_iterations)
+        level = cfg.level
         psnrs, stop = [], None
-        for n, estimate, residual in L.iterate(work, iterations=max_iterations, **kwargs):
+        for n, estimate, residual in L.iterate(work, cfg, max_iterations):
             est = np.clip(estimate.astype(np.float64), 0, 1).reshape(clean.shape) * data_range
             psnrs.append(score(clean, est, data_range)[0])
             if stop is None and residual >= level:
@@ -93,14 +96,14 @@ def main(argv=None):
     noisy = (noisy_image(clean, 25.0, 0) / 255).astype(np.float32)
     L.lark(noisy[:64, :64], sigma=25 / 255)                 # compile
     start = time.perf_counter()
-    kwargs, count, level = lark_settings(25.0, REGISTRY["lark"].defaults["max_iterations"])
+    cfg = lark_settings(25.0, REGISTRY["lark"].defaults["max_iterations"])
     n_done = 0
-    for n_done, _, residual in L.iterate(noisy[..., None], iterations=count, **kwargs):
-        if residual >= level:
+    for n_done, _, residual in L.iterate(noisy[..., None], cfg, cfg.max_iterations):
+        if residual >= cfg.level:
             break
     seconds = time.perf_counter() - start
-    lines += ["", f"Speed: 512x512 gray, sigma 25, defaults (radius {kwargs['radius']}, "
-                  f"h {kwargs['h']:.2f}), 2 threads: {seconds:.2f} s for {n_done} iterations, "
+    lines += ["", f"Speed: 512x512 gray, sigma 25, defaults (radius {cfg.radius}, "
+                  f"h {cfg.h:.2f}), 2 threads: {seconds:.2f} s for {n_done} iterations, "
                   f"{0.262144 * n_done / seconds:.2f} Mpx/s per iteration."]
     write_text(args.output, "\n".join(lines) + "\n")
     print("\n".join(lines))

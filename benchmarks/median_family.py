@@ -26,7 +26,8 @@ from scipy import ndimage
 
 import denoise
 from denoise._config import set_threads
-from denoise.bench import clean_image, environment, method_sigma, noisy_image, score
+from denoise.bench import environment
+from denoise.protocol import clean_image, method_sigma, noisy_image, score
 from denoise.io import iter_images, write_text
 
 SIZES = (3, 5, 7, 9, 11, 15, 21, 31)
@@ -79,8 +80,8 @@ def speed(path, repeat):
 
 def quality(paths):
     """{(noise label, method label): (psnr, ssim)} means over `paths`."""
-    cases = [("salt-pepper", p, 0.0) for p in (0.1, 0.3, 0.5)]
-    cases += [("mixed", 15.0, 0.1), ("gaussian", 25.0, 0.0)]
+    cases = [("salt-pepper", p, {}) for p in (0.1, 0.3, 0.5)]
+    cases += [("mixed", 15.0, {"density": 0.1}), ("gaussian", 25.0, {})]
     methods = {
         "salt-pepper": [("median 3x3", lambda x, s: denoise.median(x, radius=1)),
                         ("median 5x5", lambda x, s: denoise.median(x, radius=2)),
@@ -95,14 +96,14 @@ def quality(paths):
                      ("weighted-median", lambda x, s: denoise.weighted_median(x, sigma=s))],
     }
     results = {}
-    for noise, level, density in cases:
+    for noise, level, options in cases:
         label = (f"salt-pepper {level:.0%}" if noise == "salt-pepper" else
-                 f"mixed σ{level:g} + {density:.0%}" if noise == "mixed" else
+                 f"mixed σ{level:g} + {options['density']:.0%}" if noise == "mixed" else
                  f"gaussian σ{level:g}")
         scores = {}
         for index, path in enumerate(paths):
             clean, data_range = clean_image(path)
-            noisy = noisy_image(clean, level, index, noise, density, data_range) / data_range
+            noisy = noisy_image(clean, level, index, noise, data_range, **options) / data_range
             given = method_sigma(noise, level)
             sigma = None if given is None else given / data_range
             for name, func in methods[noise]:

@@ -19,7 +19,8 @@ import numpy as np
 
 from denoise import nlm
 from denoise._config import set_threads
-from denoise.bench import _peak_rise, _reset_peak, clean_image, environment, noisy_image
+from denoise.bench import _peak_rise, _reset_peak, environment
+from denoise.protocol import clean_image, noisy_image
 from denoise.io import iter_images, write_text
 
 SIGMA = 25.0

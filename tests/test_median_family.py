@@ -185,12 +185,13 @@ def test_weights_equal_a_direct_computation(patch, search, correlation):
     from denoise.filters.weighted_median import window_weights
 
     rng = np.random.default_rng(patch + search)
-    n_rows, row0, sigma, h = 5, 2, 0.1, 0.07
+    n_rows, band, sigma, h = 4, 1, 0.1, 0.07
+    row0 = band * n_rows
     guide = rng.random((11, 9)).astype(np.float32)
     plan = REGISTRY["weighted-median"].plan(ImageInfo.of(guide), sigma, h=h, patch=patch,
                                             search=search, prefilter=False,
                                             correlation=correlation)
-    out = window_weights(guide, plan, row0, n_rows)
+    out = window_weights(guide, plan, band, n_rows)
     size, m = 2 * search + 1, patch + search
     g = np.pad(guide.astype(np.float64), m, mode="symmetric")
     for a in range(n_rows):

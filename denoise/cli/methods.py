@@ -10,7 +10,7 @@ EXAMPLE_SIGMA = 25.0          # 8-bit units, scaled to the dtype's range
 
 @click.command()
 @click.argument("method", required=False, type=opt.LiveChoice(opt.method_names))
-@click.option("--sigma", type=float, default=None, callback=opt._positive,
+@click.option("--sigma", type=float, default=None, callback=opt.positive,
               help="Noise level in the image's units for the values shown "
                    "(default: 25 in 8-bit units, scaled to --dtype).")
 @click.option("--channels", type=click.Choice(["1", "3"]), default="1", show_default=True,

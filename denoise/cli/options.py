@@ -148,7 +148,7 @@ def number_list(ctx, param, value):
     return numbers
 
 
-def _positive(ctx, param, value):
+def positive(ctx, param, value):
     if value is not None and not value > 0:
         raise click.BadParameter(f"must be > 0, got {value}", ctx, param)
     return value
@@ -169,7 +169,7 @@ method_opt = click.option(
          "runs another package's, for comparison).")
 
 sigma_opt = click.option(
-    "--sigma", type=float, default=None, callback=_positive,
+    "--sigma", type=float, default=None, callback=positive,
     help="Noise standard deviation in the image's own units (0-255 for 8-bit, "
          "0-65535 for 16-bit, data units for float); sets the method's defaults.")
 

@@ -76,53 +76,62 @@ def select_weighted(values, weights, n):
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
 def _band(band, rows_per_band, padded, guide, out, cfg, offsets, maps, buf):
-    """Weighted median of the rows of band `band` into `out` (H, W, C).
-
-    `padded`: the working image mirrored by `search`; `guide` (H, W, 1); `maps`:
-    the guide's mirror index maps (rows, cols) with margin f + d; `buf`: this
-    thread's scratch.
-    """
-    height, width, n_channels = out.shape
-    d = cfg.weights.d
-    size = 2 * d + 1
+    """Weighted median of the rows of band `band` into `out` (H, W, C), weights from
+    patch similarity. `padded`: the working image mirrored by `search`; `guide`
+    (H, W, 1); `maps`: the guide's mirror index maps (rows, cols) with margin f + d;
+    `buf`: this thread's scratch."""
     r0 = band * rows_per_band
-    n_rows = min(height, r0 + rows_per_band) - r0
-    _window_weights(guide, r0, n_rows, cfg, offsets, maps, buf)
-    values, w = buf.select[0], buf.select[1]
-    for x in range(n_rows):
-        for j in range(width):
-            for c in range(n_channels):
-                for o in range(size * size):
-                    values[o] = padded[r0 + x + o // size, j + o % size, c]
-                    w[o] = buf.weights[o, x, j]
-                out[r0 + x, j, c] = select_weighted(values, w, size * size)
+    n_rows = min(out.shape[0], r0 + rows_per_band) - r0
+    _pad_guide(guide, r0, n_rows, cfg, maps, buf)
+    for k in range(offsets.shape[0]):
+        tr, tc = offsets[k, 0], offsets[k, 1]
+        weight_field(buf.gb, cfg.weights, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
+        _scatter(buf.weights, buf.wt, tr, tc, cfg.weights.d, n_rows)
+    _centre(buf.weights, cfg.weights.d, n_rows)
+    _select(padded, out, r0, n_rows, buf)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
-def _window_weights(guide, r0, n_rows, cfg, offsets, maps, buf):
-    """buf.weights[o, x, j]: the weight of window offset o (row-major) for pixel
-    (r0 + x, j), from the patch distances on the guide; the centre rule for o = 0."""
-    width = guide.shape[1]
+def _correlated_band(band, rows_per_band, padded, guide, out, cfg, offsets, maps, buf):
+    """:func:`_band` with each weight also multiplied by the patches' correlation."""
+    r0 = band * rows_per_band
+    n_rows = min(out.shape[0], r0 + rows_per_band) - r0
+    _pad_guide(guide, r0, n_rows, cfg, maps, buf)
     pw = cfg.weights
-    d = pw.d
-    size = 2 * d + 1
-    pad_band(guide, r0, n_rows, pw.f + d, maps[0], maps[1], buf.gb)
-    if cfg.correlation:
-        _patch_stats(buf.gb[0], pw.f, buf.stats, buf.line)
-    weights = buf.weights
+    _patch_stats(buf.gb[0], pw.f, buf.stats, buf.line)
     for k in range(offsets.shape[0]):
         tr, tc = offsets[k, 0], offsets[k, 1]
         weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
-        if cfg.correlation:
-            _correlate(buf.wt, buf.dist, buf.stats, tr, tc, n_rows, d, pw.f, cfg.s2)
-        for x in range(n_rows):
-            fwd = weights[(tr + d) * size + tc + d, x]
-            bwd = weights[(d - tr) * size + d - tc, x]
-            w1 = buf.wt[x + d, d:d + width]
-            w2 = buf.wt[x - tr + d, d - tc:d - tc + width]
-            for j in range(width):
-                fwd[j] = w1[j]
-                bwd[j] = w2[j]
+        _correlate(buf.wt, buf.dist, buf.stats, tr, tc, n_rows, pw.d, pw.f, cfg.s2)
+        _scatter(buf.weights, buf.wt, tr, tc, pw.d, n_rows)
+    _centre(buf.weights, pw.d, n_rows)
+    _select(padded, out, r0, n_rows, buf)
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
+def _pad_guide(guide, r0, n_rows, cfg, maps, buf):
+    pad_band(guide, r0, n_rows, cfg.weights.f + cfg.weights.d, maps[0], maps[1], buf.gb)
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
+def _scatter(weights, wt, tr, tc, d, n_rows):
+    """weights[o, x, j] for the window offsets t and -t of pixel (x, j), from the
+    weight field of offset t: w(p, p + t) = w(p + t, p)."""
+    size, width = 2 * d + 1, weights.shape[2]
+    for x in range(n_rows):
+        fwd = weights[(tr + d) * size + tc + d, x]
+        bwd = weights[(d - tr) * size + d - tc, x]
+        w1 = wt[x + d, d:d + width]
+        w2 = wt[x - tr + d, d - tc:d - tc + width]
+        for j in range(width):
+            fwd[j] = w1[j]
+            bwd[j] = w2[j]
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
+def _centre(weights, d, n_rows):
+    """The centre rule: each pixel's weight for itself."""
+    size, width = 2 * d + 1, weights.shape[2]
     middle = d * size + d
     for x in range(n_rows):
         for j in range(width):
@@ -131,6 +140,22 @@ def _window_weights(guide, r0, n_rows, cfg, offsets, maps, buf):
                 if o != middle:
                     best = max(best, weights[o, x, j])
             weights[middle, x, j] = centre_weight(best)
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
+def _select(padded, out, r0, n_rows, buf):
+    """Each channel of each pixel of the band: the weighted median of its window."""
+    width, n_channels = out.shape[1], out.shape[2]
+    n = buf.weights.shape[0]
+    size = int(np.sqrt(n) + 0.5)
+    values, w = buf.select[0], buf.select[1]
+    for x in range(n_rows):
+        for j in range(width):
+            for c in range(n_channels):
+                for o in range(n):
+                    values[o] = padded[r0 + x + o // size, j + o % size, c]
+                    w[o] = buf.weights[o, x, j]
+                out[r0 + x, j, c] = select_weighted(values, w, n)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
@@ -222,8 +247,9 @@ def _apply(work, plan):
     guide = np.ascontiguousarray(guide[..., None], dtype=np.float32)
     rows = band_rows(pw.d, height, width)
     out = np.empty_like(work)
-    run_bands(_band, -(-height // rows), rows, pad_reflect(work, pw.d), guide, out, cfg,
-              half_offsets(pw.d), _maps(guide, pw), buffers=lambda: _buffers(cfg, rows, width))
+    run_bands(_correlated_band if cfg.correlation else _band, -(-height // rows), rows,
+              pad_reflect(work, pw.d), guide, out, cfg, half_offsets(pw.d), _maps(guide, pw),
+              buffers=lambda: _buffers(cfg, rows, width))
     return out
 
 
@@ -233,14 +259,16 @@ def band_rows(search, height, width):
     return max(1, min(height, 64, BAND_FLOATS // (size * size * width)))
 
 
-def window_weights(guide, plan, r0, n_rows):
-    """(S^2, n_rows, W) weights of the window offsets for rows r0 .. of `guide` (H, W):
-    what the median of those rows is weighted with (for tests and inspection)."""
+def window_weights(guide, plan, band, rows):
+    """(S^2, rows, W) weights of the window offsets for the rows band * rows .. of
+    `guide` (H, W): what the median of those rows is weighted with (for tests)."""
     cfg = plan.config
     guide = np.ascontiguousarray(guide[..., None], dtype=np.float32)
-    buf = _buffers(cfg, n_rows, guide.shape[1])
-    _window_weights(guide, r0, n_rows, cfg, half_offsets(cfg.weights.d), _maps(guide, cfg.weights),
-                    buf)
+    buf = _buffers(cfg, rows, guide.shape[1])
+    image = np.zeros_like(guide)                     # the medians are not looked at
+    kernel = _correlated_band if cfg.correlation else _band
+    kernel(band, rows, pad_reflect(image, cfg.weights.d), guide, image, cfg,
+           half_offsets(cfg.weights.d), _maps(guide, cfg.weights), buf)
     return buf.weights.copy()
 
 
