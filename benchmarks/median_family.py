@@ -80,8 +80,9 @@ def speed(path, repeat):
 
 def quality(paths):
     """{(noise label, method label): (psnr, ssim)} means over `paths`."""
-    cases = [("salt-pepper", p, {}) for p in (0.1, 0.3, 0.5)]
-    cases += [("mixed", 15.0, {"density": 0.1}), ("gaussian", 25.0, {})]
+    cases = [(f"salt-pepper {p:.0%}", "salt-pepper", p, {}) for p in (0.1, 0.3, 0.5)]
+    cases += [("mixed σ15 + 10%", "mixed", 15.0, {"density": 0.1}),
+              ("gaussian σ25", "gaussian", 25.0, {})]
     methods = {
         "salt-pepper": [("median 3x3", lambda x, s: denoise.median(x, radius=1)),
                         ("median 5x5", lambda x, s: denoise.median(x, radius=2)),
@@ -96,10 +97,7 @@ def quality(paths):
                      ("weighted-median", lambda x, s: denoise.weighted_median(x, sigma=s))],
     }
     results = {}
-    for noise, level, options in cases:
-        label = (f"salt-pepper {level:.0%}" if noise == "salt-pepper" else
-                 f"mixed σ{level:g} + {options['density']:.0%}" if noise == "mixed" else
-                 f"gaussian σ{level:g}")
+    for label, noise, level, options in cases:
         scores = {}
         for index, path in enumerate(paths):
             clean, data_range = clean_image(path)

@@ -9,13 +9,35 @@ first-call compile time (BENCHMARKS.md, "First run"). Bands are fixed by the
 kernel's caller, never by the number of threads, so results do not depend on it.
 """
 import contextlib
+import hashlib
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numba
 
 #: fastmath flags for kernels that never test for NaN/Inf (no "nnan"/"ninf").
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+def kernel_cache_dir():
+    """The Numba cache folder of this version of the kernels' sources.
+
+    Numba checks a cached kernel only against its own file, so a kernel whose
+    helper changed in another file (an update of the checkout, say) would load
+    stale code. The folder is named after all the kernels' sources instead: any
+    change to them starts a new cache. NUMBA_CACHE_DIR, when set, wins.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha1()
+    for path in [package / "_config.py", *sorted((package / "filters").glob("*.py"))]:
+        digest.update(path.read_bytes())
+    return package / "__pycache__" / f"kernels-{digest.hexdigest()[:12]}"
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    numba.config.CACHE_DIR = str(kernel_cache_dir())
 
 
 def set_threads(n):

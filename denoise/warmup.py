@@ -8,20 +8,26 @@ from ._image import ImageInfo
 from .registry import get_filter
 
 
-def warm_up(names, dtypes=("uint8", "uint16"), sigma=25.0):
+def warm_up(names, dtypes=("uint8", "uint16"), sigma=25.0, compiling=None):
     """Run each method at its defaults on small gray and color images of each dtype,
     so that its kernels are compiled and cached.
 
     `sigma` is in 8-bit units, scaled to each dtype's range. Yields ``(name,
     seconds, compiled)`` per method: compiled is false when every kernel came
-    from the cache.
+    from the cache. ``compiling(name)`` is called when a method's compilation starts.
     """
     infos = [ImageInfo.typical(d, c, 40, 48) for d in dtypes for c in (1, 3)]
     for name in names:
         spec = get_filter(name)
         compiled = []
+
+        def started(name=name):
+            compiled.append(True)
+            if compiling is not None:
+                compiling(name)
+
         start = time.perf_counter()
-        with on_compile(lambda: compiled.append(True)):
+        with on_compile(started):
             for index, info in enumerate(infos):
                 image = _noise_image(info, seed=index)
                 spec.run(image, spec.plan(info, sigma * info.data_range / 255.0))

@@ -50,3 +50,34 @@ def test_every_kernel_is_cached_nogil_and_never_parallel():
         assert dispatcher._cache.__class__.__name__ == "FunctionCache", name
         assert options.get("nogil"), name
         assert not options.get("parallel"), name
+
+
+def test_kernels_are_cached_by_the_version_of_their_sources(tmp_path):
+    """A change to any kernel file (a helper another kernel inlines, say) starts a new
+    cache, so no kernel is ever loaded stale; NUMBA_CACHE_DIR still wins."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    copy = tmp_path / "denoise"
+    shutil.copytree(ROOT / "denoise", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("import numba, denoise._config as c; "
+            "print(numba.config.CACHE_DIR, c.kernel_cache_dir(), sep='|')")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+
+    def cache_dir():
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, check=True)
+        used, expected = done.stdout.strip().split("|")
+        assert used == expected and used.startswith(str(copy))
+        return used
+
+    before = cache_dir()
+    with open(copy / "filters" / "_weights.py", "a") as f:
+        f.write("\n# a change\n")
+    assert cache_dir() != before
+    pinned = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
+                            env={**env, "NUMBA_CACHE_DIR": str(tmp_path / "mine")},
+                            capture_output=True, text=True, check=True)
+    assert pinned.stdout.split("|")[0] == str(tmp_path / "mine")

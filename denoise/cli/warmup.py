@@ -25,7 +25,8 @@ def warmup(ctx, names, dtypes):
     from ..warmup import warm_up
 
     with opt.usage_errors():
-        for name, seconds, compiled in warm_up(names or our_methods(),
-                                               [d.strip() for d in dtypes.split(",")]):
-            state = "compiled" if compiled else "already cached"
+        for name, seconds, compiled in warm_up(
+                names or our_methods(), [d.strip() for d in dtypes.split(",")],
+                compiling=lambda name: opt.note(ctx, f"compiling {name} kernels...")):
+            state = "compiled and cached" if compiled else "already cached"
             opt.note(ctx, f"{name}: {state} ({seconds:.1f} s)")

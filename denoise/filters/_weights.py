@@ -196,15 +196,18 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
         pr = r - f
         if pr < rlo:
             continue
-        _pair_sum_rows(scratch, k, (pr - rlo) % k, f, v)
-        box = _hbox(dr if f == 0 else v, h, f)
+        if f > 0:
+            _pair_sum_rows(scratch, k, (pr - rlo) % k, f, v)
+        vs = dr if f == 0 else v
+        _pairs_of_row(vs, h, f)
+        last = vs[2 * f:2 * f + n_p]          # the box: (pairs of h) + last, as box_sums
         row = wt[pr + d, d - tc:d - tc + n_p]
         for q in range(n_p):
-            row[q] = pow2(min(box[q] * scale + offset, zero))
+            row[q] = pow2(min((h[q] + last[q]) * scale + offset, zero))
         if dist.shape[0] > 0:
             drow = dist[pr + d, d - tc:d - tc + n_p]
             for q in range(n_p):
-                drow[q] = box[q]
+                drow[q] = h[q] + last[q]
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
@@ -215,40 +218,68 @@ def box_sums(src, f, out, v, h):
     for i in range(n_rows):
         if f > 0:
             _pair_sum_rows(src, src.shape[0], i, f, v)
-        box = _hbox(src[i] if f == 0 else v, h[:n_cols], f)
+        vs = src[i] if f == 0 else v
+        _pairs_of_row(vs, h[:n_cols], f)
+        last = vs[2 * f:2 * f + n_cols]
         for j in range(n_cols):
-            out[i, j] = box[j]
+            out[i, j] = h[j] + last[j]
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
 def _pair_sum_rows(rows, k, first, f, v):
-    """v = the sum of the 2f + 1 rows (of the ring of k) from slot `first` in pair
-    order, (r0 + r1) + (r2 + r3) + ... + r2f, left to right (f >= 1)."""
+    """v = the sum of the 2f + 1 rows r0, r1, ... (slots first, first + 1, ... of the
+    ring of k) in pair order: ((r0 + r1) + (r2 + r3)) + ... + r2f, left to right
+    (f >= 1); two pairs a pass."""
     n = v.shape[0]
-    r0, r1 = rows[first % k, :n], rows[(first + 1) % k, :n]
-    for c in range(n):
-        v[c] = r0[c] + r1[c]
-    for i in range(1, f):
-        a, b = rows[(first + 2 * i) % k, :n], rows[(first + 2 * i + 1) % k, :n]
+    r0, r1, r2 = rows[first % k, :n], rows[(first + 1) % k, :n], rows[(first + 2) % k, :n]
+    if f == 1:
         for c in range(n):
-            v[c] += a[c] + b[c]
+            v[c] = (r0[c] + r1[c]) + r2[c]
+        return
+    r3 = rows[(first + 3) % k, :n]
+    for c in range(n):
+        v[c] = (r0[c] + r1[c]) + (r2[c] + r3[c])
+    i = 2                                          # the next pair
+    while i < f:
+        a, b = rows[(first + 2 * i) % k, :n], rows[(first + 2 * i + 1) % k, :n]
+        if i + 1 < f:
+            c_, d_ = rows[(first + 2 * i + 2) % k, :n], rows[(first + 2 * i + 3) % k, :n]
+            for c in range(n):
+                v[c] = (v[c] + (a[c] + b[c])) + (c_[c] + d_[c])
+            i += 2
+        else:
+            last = rows[(first + 2 * f) % k, :n]
+            for c in range(n):
+                v[c] = (v[c] + (a[c] + b[c])) + last[c]
+            return
     last = rows[(first + 2 * f) % k, :n]
     for c in range(n):
         v[c] += last[c]
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _hbox(v, h, f):
-    """The horizontal boxes of 2f + 1 values of v, (v[q] + v[q+1]) + ... + v[q + 2f],
-    in h[q] for q < len(h); returns the array holding them (v itself for f = 0)."""
-    if f == 0:
-        return v
+def _pairs_of_row(v, h, f):
+    """h[q] = the pairs of the horizontal box of 2f + 1 values of v, summed as the
+    rows are, ((v[q] + v[q+1]) + (v[q+2] + v[q+3])) + ...: the box is then
+    h[q] + v[q + 2f] (0 + v[q] for f = 0), two pairs a pass."""
     n = h.shape[0]
-    for q in range(n):
-        h[q] = v[q] + v[q + 1]
-    for i in range(1, f):
+    if f == 0:
+        h[:] = 0.0
+        return
+    v0, v1 = v[:n], v[1:1 + n]
+    if f == 1:
         for q in range(n):
-            h[q] += v[q + 2 * i] + v[q + 2 * i + 1]
+            h[q] = v0[q] + v1[q]
+        return
+    v2, v3 = v[2:2 + n], v[3:3 + n]
     for q in range(n):
-        h[q] += v[q + 2 * f]
-    return h
+        h[q] = (v0[q] + v1[q]) + (v2[q] + v3[q])
+    for i in range(2, f, 2):
+        a, b = v[2 * i:2 * i + n], v[2 * i + 1:2 * i + 1 + n]
+        if i + 1 < f:
+            c_, d_ = v[2 * i + 2:2 * i + 2 + n], v[2 * i + 3:2 * i + 3 + n]
+            for q in range(n):
+                h[q] = (h[q] + (a[q] + b[q])) + (c_[q] + d_[q])
+        else:
+            for q in range(n):
+                h[q] += a[q] + b[q]
