@@ -151,7 +151,7 @@ def _block_band(band, work, out, pw, offsets, rows, cols, buf):
                     inv[x, xc] = np.float32(1.0) / (fa[x, xc] + centre_weight(fb[x, xc]))
             for c in range(n_channels):
                 total[c] = 0.0
-        _spread(pb, wt, tr, tc, d, m, n_rows, n_out, shift, inv, fa, fb, total, buf.line)
+        _spread(buf, pw, tr, tc, n_rows, n_out, shift)
     fa[:] = 1.0
     for x in range(n_out):
         _box_row(fa, x + shift, f, n_rows, buf.line[0], buf.line[1])   # patches covering it
@@ -173,12 +173,17 @@ def _add_weights(wt, x, tr, tc, d, wsum, wmax):
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _spread(pb, wt, tr, tc, d, m, n_rows, n_out, shift, inv, fa, fb, total, line):
+def _spread(buf, pw, tr, tc, n_rows, n_out, shift):
     """Pass 2 for one offset: each output pixel adds, over the patches covering it,
     the normalised weight times the difference between the pixel at the same place
-    in the other patch and itself (the centre term is 0)."""
-    n_channels, width = pb.shape[0], inv.shape[1]
-    f = m - d
+    in the other patch and itself (the centre term is 0). Output rows are centre
+    rows `shift` .. `shift` + n_out - 1."""
+    pb, wt, line = buf.pb, buf.wt, buf.line
+    n_channels, width = pb.shape[0], buf.sums.shape[2]
+    total = buf.sums                                    # the first C planes
+    inv, fa, fb = buf.sums[n_channels], buf.sums[n_channels + 1], buf.sums[n_channels + 2]
+    f, d = pw.f, pw.d
+    m = f + d
     for x in range(n_rows):
         w1 = wt[x + d, d:d + width]
         w2 = wt[x - tr + d, d - tc:d - tc + width]

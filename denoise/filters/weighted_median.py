@@ -102,7 +102,7 @@ def _correlated_band(band, rows_per_band, padded, guide, out, cfg, offsets, maps
     for k in range(offsets.shape[0]):
         tr, tc = offsets[k, 0], offsets[k, 1]
         weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
-        _correlate(buf.wt, buf.dist, buf.stats, tr, tc, n_rows, pw.d, pw.f, cfg.s2)
+        _correlate(buf, cfg, tr, tc, n_rows)
         _scatter(buf.weights, buf.wt, tr, tc, pw.d, n_rows)
     _centre(buf.weights, pw.d, n_rows)
     _select(padded, out, r0, n_rows, buf)
@@ -172,11 +172,13 @@ def _patch_stats(g, f, stats, line):
 
 
 @njit(cache=True, nogil=True, fastmath=False)    # no FMA: var and cov are differences
-def _correlate(wt, dist, stats, tr, tc, n_rows, d, f, s2):
+def _correlate(buf, cfg, tr, tc, n_rows):
     """Multiply each weight w(p, p + t) by max(0, rho): the correlation of the two
     patches with s2 added to each variance. The covariance comes from the patch
     distance, cov(p, q) = (var p + var q - var (p - q)) / 2, which is exactly 0
     for single pixels (f = 0)."""
+    wt, dist, stats, s2 = buf.wt, buf.dist, buf.stats, cfg.s2
+    d, f = cfg.weights.d, cfg.weights.f
     width = wt.shape[1] - 2 * d
     inv_n = np.float32(1.0 / (2 * f + 1) ** 2)
     zero = np.float32(0.0)
