@@ -228,30 +228,15 @@ def box_sums(src, f, out, v, h):
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
 def _pair_sum_rows(rows, k, first, f, v):
     """v = the sum of the 2f + 1 rows r0, r1, ... (slots first, first + 1, ... of the
-    ring of k) in pair order: ((r0 + r1) + (r2 + r3)) + ... + r2f, left to right
-    (f >= 1); two pairs a pass."""
+    ring of k) in pair order, (((r0 + r1) + (r2 + r3)) + ...) + r2f (f >= 1)."""
     n = v.shape[0]
-    r0, r1, r2 = rows[first % k, :n], rows[(first + 1) % k, :n], rows[(first + 2) % k, :n]
-    if f == 1:
-        for c in range(n):
-            v[c] = (r0[c] + r1[c]) + r2[c]
-        return
-    r3 = rows[(first + 3) % k, :n]
+    r0, r1 = rows[first % k, :n], rows[(first + 1) % k, :n]
     for c in range(n):
-        v[c] = (r0[c] + r1[c]) + (r2[c] + r3[c])
-    i = 2                                          # the next pair
-    while i < f:
+        v[c] = r0[c] + r1[c]
+    for i in range(1, f):
         a, b = rows[(first + 2 * i) % k, :n], rows[(first + 2 * i + 1) % k, :n]
-        if i + 1 < f:
-            c_, d_ = rows[(first + 2 * i + 2) % k, :n], rows[(first + 2 * i + 3) % k, :n]
-            for c in range(n):
-                v[c] = (v[c] + (a[c] + b[c])) + (c_[c] + d_[c])
-            i += 2
-        else:
-            last = rows[(first + 2 * f) % k, :n]
-            for c in range(n):
-                v[c] = (v[c] + (a[c] + b[c])) + last[c]
-            return
+        for c in range(n):
+            v[c] += a[c] + b[c]
     last = rows[(first + 2 * f) % k, :n]
     for c in range(n):
         v[c] += last[c]
@@ -261,25 +246,15 @@ def _pair_sum_rows(rows, k, first, f, v):
 def _pairs_of_row(v, h, f):
     """h[q] = the pairs of the horizontal box of 2f + 1 values of v, summed as the
     rows are, ((v[q] + v[q+1]) + (v[q+2] + v[q+3])) + ...: the box is then
-    h[q] + v[q + 2f] (0 + v[q] for f = 0), two pairs a pass."""
+    h[q] + v[q + 2f] (0 + v[q] for f = 0)."""
     n = h.shape[0]
     if f == 0:
         h[:] = 0.0
         return
     v0, v1 = v[:n], v[1:1 + n]
-    if f == 1:
-        for q in range(n):
-            h[q] = v0[q] + v1[q]
-        return
-    v2, v3 = v[2:2 + n], v[3:3 + n]
     for q in range(n):
-        h[q] = (v0[q] + v1[q]) + (v2[q] + v3[q])
-    for i in range(2, f, 2):
+        h[q] = v0[q] + v1[q]
+    for i in range(1, f):
         a, b = v[2 * i:2 * i + n], v[2 * i + 1:2 * i + 1 + n]
-        if i + 1 < f:
-            c_, d_ = v[2 * i + 2:2 * i + 2 + n], v[2 * i + 3:2 * i + 3 + n]
-            for q in range(n):
-                h[q] = (h[q] + (a[q] + b[q])) + (c_[q] + d_[q])
-        else:
-            for q in range(n):
-                h[q] += a[q] + b[q]
+        for q in range(n):
+            h[q] += a[q] + b[q]

@@ -57,7 +57,7 @@ class Buffers(NamedTuple):
     wt: np.ndarray             # (BAND + 2f + 2d, W + 2d) weights of one offset
     field: np.ndarray          # weight_field's rows
     sums: np.ndarray           # (C + 3, BAND + 2f, W) sums per pixel
-    line: np.ndarray           # (3, W + 2f) one row's box sums
+    line: np.ndarray           # (4, W + 2f) one row's box sums
     dist: np.ndarray           # (0, 0): patch distances are not kept
 
 
@@ -68,7 +68,7 @@ def _buffers(shape, pw):
                    np.empty((rows + 2 * pw.d, width + 2 * pw.d), np.float32),
                    field_scratch(pw, width),
                    np.empty((n_channels + 3, rows, width), np.float32),
-                   np.empty((3, width + 2 * f), np.float32),
+                   np.empty((4, width + 2 * f), np.float32),
                    np.zeros((0, 0), np.float32))
 
 
@@ -152,12 +152,13 @@ def _block_band(band, work, out, pw, offsets, rows, cols, buf):
             for c in range(n_channels):
                 total[c] = 0.0
         _spread(buf, pw, tr, tc, n_rows, n_out, shift)
-    fa[:] = 1.0
     for x in range(n_out):
-        _box_row(fa, x + shift, f, n_rows, buf.line[0], buf.line[1])   # patches covering it
+        # patches covering the pixel: the centres within f rows and columns of it
+        across = min(n_rows, x + shift + f + 1) - max(0, x + shift - f)
         for xc in range(width):
+            count = np.float32(across * (min(width, xc + f + 1) - max(0, xc - f)))
             for c in range(n_channels):
-                out[r0 + x, xc, c] = pb[c, x + shift + m, xc + m] + total[c, x, xc] / buf.line[1, xc]
+                out[r0 + x, xc, c] = pb[c, x + shift + m, xc + m] + total[c, x, xc] / count
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
@@ -191,8 +192,7 @@ def _spread(buf, pw, tr, tc, n_rows, n_out, shift):
             fa[x, xc] = w1[xc] * inv[x, xc]
             fb[x, xc] = w2[xc] * inv[x, xc]
     for x in range(n_out):
-        _box_row(fa, x + shift, f, n_rows, line[0], line[1])
-        _box_row(fb, x + shift, f, n_rows, line[0], line[2])
+        _box_rows(fa, fb, x + shift, f, n_rows, line)
         row = x + shift + m
         for c in range(n_channels):
             t = total[c, x]
@@ -200,26 +200,34 @@ def _spread(buf, pw, tr, tc, n_rows, n_out, shift):
             fwd = pb[c, row + tr, m + tc:m + tc + width]
             bwd = pb[c, row - tr, m - tc:m - tc + width]
             for xc in range(width):
-                t[xc] += line[1, xc] * (fwd[xc] - own[xc]) + line[2, xc] * (bwd[xc] - own[xc])
+                t[xc] += line[2, xc] * (fwd[xc] - own[xc]) + line[3, xc] * (bwd[xc] - own[xc])
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _box_row(field, x, f, n_rows, vbuf, out_row):
-    """out_row[c] = sum of field[x + a, c + b] over |a|, |b| <= f, rows 0 .. n_rows - 1."""
-    width = field.shape[1]
-    for c in range(width + 2 * f):
-        vbuf[c] = 0.0
-    v = vbuf[f:f + width]
+def _box_rows(fa, fb, x, f, n_rows, line):
+    """line[2][c], line[3][c] = sums of fa and fb [x + a, c + b] over |a|, |b| <= f
+    within rows 0 .. n_rows - 1 and the columns (line[0], line[1]: their columns'
+    sums, zero-padded by f)."""
+    width = fa.shape[1]
+    line[0] = 0.0
+    line[1] = 0.0
+    va, vb = line[0, f:f + width], line[1, f:f + width]
     for a in range(max(0, x - f), min(n_rows, x + f + 1)):
-        src = field[a]
+        sa, sb = fa[a], fb[a]
         for c in range(width):
-            v[c] += src[c]
-    for c in range(width):
-        out_row[c] = vbuf[c]
-    for b in range(1, 2 * f + 1):
-        vb = vbuf[b:b + width]
-        for c in range(width):
-            out_row[c] += vb[c]
+            va[c] += sa[c]
+            vb[c] += sb[c]
+    oa, ob = line[2, :width], line[3, :width]
+    for b in range(2 * f + 1):
+        ia, ib = line[0, b:b + width], line[1, b:b + width]
+        if b == 0:
+            for c in range(width):
+                oa[c] = ia[c]
+                ob[c] = ib[c]
+        else:
+            for c in range(width):
+                oa[c] += ia[c]
+                ob[c] += ib[c]
 
 
 # --- the method -----------------------------------------------------------------------
