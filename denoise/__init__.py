@@ -7,7 +7,6 @@ Behind each, the registry holds two phases: ``REGISTRY[name].plan(info, sigma,
 (:class:`ImageInfo`) and declares the halo; ``REGISTRY[name].run(image, plan)``
 filters.
 """
-from . import _config  # noqa: F401  (first: where the kernels are cached)
 from . import filters, references  # noqa: F401  (registers the methods)
 from ._image import ImageInfo
 from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,

@@ -36,8 +36,22 @@ def kernel_cache_dir():
     return package / "__pycache__" / f"kernels-{digest.hexdigest()[:12]}"
 
 
-if not os.environ.get("NUMBA_CACHE_DIR"):
+@contextlib.contextmanager
+def kernel_cache():
+    """Kernels decorated inside this block are cached in :func:`kernel_cache_dir`.
+
+    Numba fixes a function's cache folder when it is decorated, so the setting is
+    restored on leaving: the user's own Numba functions keep their usual cache.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        yield
+        return
+    before = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = str(kernel_cache_dir())
+    try:
+        yield
+    finally:
+        numba.config.CACHE_DIR = before
 
 
 def set_threads(n):

@@ -1,3 +1,6 @@
 """The methods. Importing a module registers its method (explicit list, no scanning)."""
-from . import (adaptive_median, bilateral, lark, median, nlm,  # noqa: F401  (registration)
-               weighted_median)
+from .._config import kernel_cache
+
+with kernel_cache():
+    from . import (adaptive_median, bilateral, lark, median, nlm,  # noqa: F401  (registration)
+                   weighted_median)
