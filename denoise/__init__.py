@@ -12,6 +12,7 @@ from ._image import ImageInfo
 from .errors import (DenoiseError, ImageFormatError, ImageIOError, InvalidParameterError,
                      MissingSigmaError, UnknownFilterError)
 from .filters.adaptive_median import adaptive_median
+from .filters.attention import attention
 from .filters.bilateral import bilateral
 from .filters.lark import lark
 from .filters.median import median
@@ -24,5 +25,5 @@ __version__ = "0.1.0"
 
 __all__ = ["NOISE", "REGISTRY", "DenoiseError", "ImageFormatError", "ImageIOError",
            "ImageInfo", "InvalidParameterError", "MissingSigmaError", "UnknownFilterError",
-           "adaptive_median", "add_noise", "bilateral", "get_filter", "lark", "median", "nlm",
+           "adaptive_median", "add_noise", "attention", "bilateral", "get_filter", "lark", "median", "nlm",
            "weighted_median", "__version__"]

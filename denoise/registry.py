@@ -20,6 +20,10 @@ The decorated body is never run: the registry builds the function from two phase
 * Applying: ``apply(work, plan)`` filters the float32 working array (H, W, C),
   or, for ``native`` methods (order statistics), one plane in the image's dtype.
   :meth:`FilterSpec.run` is the one driver around it (working form, alpha, dtype).
+* Placing: a method whose result depends on where a pixel lies in the frame (a
+  grid of reference patches) declares ``locate(plan, row, col)``, which returns
+  the plan for a part of the image whose first pixel is at (row, col). A tile
+  grown by the halo and located so gives exactly the whole image's result.
 
 The CLI, evaluation and benchmarks discover methods only through :data:`REGISTRY`.
 """
@@ -97,6 +101,7 @@ class FilterSpec:
     apply: Callable            # apply(work, plan) -> out
     rule: Optional[Callable] = None    # rule(info, sigma, values) -> {name: derived value}
     fit: Optional[Callable] = None     # fit(work, plan) -> plan with its statistics fixed
+    locate: Optional[Callable] = None  # locate(plan, row, col) -> plan for a part at (row, col)
     native: bool = False       # apply runs on planes in the image's own dtype
 
     @property
@@ -148,6 +153,10 @@ class FilterSpec:
         return Plan(self.name, info, None if sigma is None else float(sigma), values,
                     setup.config, setup.halo, tuple(setup.statistics))
 
+    def place(self, plan, row, col):
+        """The plan for the part of the image whose first pixel is at (row, col)."""
+        return plan if self.locate is None else self.locate(plan, row, col)
+
     def run(self, image, plan):
         """Filter `image` with `plan`: the one driver (working form, alpha, dtype)."""
         info = ImageInfo.of(image)
@@ -169,8 +178,8 @@ class FilterSpec:
         return False
 
 
-def register(name=None, *, prepare, apply, rule=None, fit=None, native=False, family=None,
-             available=True):
+def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, native=False,
+             family=None, available=True):
     """Make the decorated stub a method: its signature and docstring define it.
 
     Returns the public function ``f(image, *, sigma=None, **params)``, which plans
@@ -193,7 +202,8 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, native=False, fa
 
         spec = FilterSpec(name=key, func=method, summary=doc.splitlines()[0] if doc else "",
                           reference=_section(doc, "References"), family=family or key,
-                          prepare=prepare, apply=apply, rule=rule, fit=fit, native=native)
+                          prepare=prepare, apply=apply, rule=rule, fit=fit, locate=locate,
+                          native=native)
         if available:
             if key in REGISTRY:
                 raise RuntimeError(f"method {key!r} is registered twice")

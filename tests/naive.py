@@ -167,3 +167,65 @@ def lark(work, *, h, radius, order, steer, iterations, disk, lam=1.0, alpha=0.5)
             _, d1, d2 = kernel_regression(z, identity, h=0.5, radius=2, order=2)
         g1, g2 = luma(d1)[..., None], luma(d2)[..., None]
     return np.clip(z / 255.0, work.min(axis=(0, 1)), work.max(axis=(0, 1)))
+
+
+def _grid(n, f, stride, origin):
+    """Reference centres: c with f <= c <= n - 1 - f on the frame's grid
+    (c + origin - f divisible by stride), and the first and last that fit."""
+    return sorted({f, n - 1 - f} | {c for c in range(f, n - f)
+                                     if (c + origin - f) % stride == 0})
+
+
+def attention_stage(work, pilot, stage, value, origin=(0, 0)):
+    """One stage of attention by brute force: every candidate's patch distance
+    computed directly, groups by a stable sort, the weights by numpy solves."""
+    height, width, n_channels = work.shape
+    f, d, k = stage.f, stage.d, stage.k
+    source = work if pilot is None else pilot
+    guide = source.astype(np.float64).mean(axis=2)
+    num = np.zeros(work.shape)
+    den = np.zeros((height, width))
+
+    def patch(image, r, c):
+        return image[r - f:r + f + 1, c - f:c + f + 1].astype(np.float64).ravel()
+
+    for row in _grid(height, f, stage.stride, origin[0]):
+        for col in _grid(width, f, stage.stride, origin[1]):
+            cands = [(row + a, col + b) for a in range(-d, d + 1) for b in range(-d, d + 1)
+                     if f <= row + a < height - f and f <= col + b < width - f
+                     and (a, b) != (0, 0)]
+            dist = [np.sum((patch(guide, r, c) - patch(guide, row, col)) ** 2)
+                    for r, c in cands]
+            members = [(row, col)] + [cands[i] for i in np.argsort(dist, kind="stable")]
+            members = members[:k]
+            y = np.array([patch(work, r, c) for r, c in members])
+            x = np.array([patch(source, r, c) for r, c in members])
+            est, weights = (ridge(y if pilot is None else x, y, stage) if value != "wiener"
+                            else wiener(x, y, stage.c))
+            for (r, c), e, w in zip(members, est, weights):
+                num[r - f:r + f + 1, c - f:c + f + 1] += w * e.reshape(2 * f + 1, -1,
+                                                                        n_channels)
+                den[r - f:r + f + 1, c - f:c + f + 1] += w
+    return num / den[..., None]
+
+
+def ridge(m, y, stage):
+    """Theta = I - c (m m^T + lam I)^-1 (rows summing to one if affine); Theta y and
+    the weights 1 / clip(sum_j Theta_ij^2, 1/k, 1)."""
+    k = len(m)
+    inverse = np.linalg.solve(m @ m.T + stage.lam * np.eye(k), np.eye(k))
+    if stage.affine:
+        r = inverse.sum(axis=1)
+        inverse -= np.outer(r, r) / r.sum()
+    theta = np.eye(k) - stage.c * inverse
+    return theta @ y, 1.0 / np.clip((theta ** 2).sum(axis=1), 1.0 / k, 1.0)
+
+
+def wiener(x, y, b):
+    """mu + (y - mu)(I - b (C_x + b I)^-1), C_x the covariance of x (1/k), mu y's mean;
+    weights 1."""
+    k, n = x.shape
+    centred = x - x.mean(axis=0)
+    a = centred.T @ centred / k + b * np.eye(n)
+    mu = y.mean(axis=0)
+    return mu + (y - mu) @ (np.eye(n) - b * np.linalg.inv(a)), np.ones(k)

@@ -15,7 +15,9 @@ from denoise.registry import REGISTRY, our_methods
 from conftest import data_range, random_image
 
 # Parameters that keep each method's halo small enough for a crop to be a real test.
-SMALL = {"lark": dict(h=1.5, radius=3, analysis_radius=2, max_iterations=3)}
+SMALL = {"lark": dict(h=1.5, radius=3, analysis_radius=2, max_iterations=3),
+         "attention": dict(search=3, patch=3, group=5, stride=2, patch2=3, group2=12,
+                           stride2=3)}
 
 
 def smooth_noisy(shape, dtype, seed):
@@ -45,7 +47,9 @@ def test_crop_padded_by_the_halo_reproduces_the_image(name, shape, dtype):
     """Filtering a crop grown by the plan's halo (within the image) gives exactly the
     full image's result inside the crop. Methods with image-level statistics (lark:
     the iteration count of the stopping rule and the clipping range) have them
-    fitted on the whole image and held fixed, as tiles will."""
+    fitted on the whole image and held fixed, as tiles will. Methods whose result
+    depends on a pixel's place in the frame (attention's reference grid) are told
+    where the crop lies."""
     spec = REGISTRY[name]
     image = smooth_noisy(shape, dtype, seed=len(name))
     plan = spec.plan(ImageInfo.of(image), 0.1 * data_range(dtype), **SMALL.get(name, {}))
@@ -57,7 +61,7 @@ def test_crop_padded_by_the_halo_reproduces_the_image(name, shape, dtype):
     full = spec.run(image, plan)
     rng = np.random.default_rng(7)
     for (r0, r1, c0, c1), (a0, a1, b0, b1) in crops(shape, plan.halo, rng, 6):
-        out = spec.run(image[a0:a1, b0:b1], plan)
+        out = spec.run(image[a0:a1, b0:b1], spec.place(plan, a0, b0))
         np.testing.assert_array_equal(out[r0 - a0:r1 - a0, c0 - b0:c1 - b0],
                                       full[r0:r1, c0:c1], err_msg=f"{(r0, r1, c0, c1)}")
 
@@ -81,6 +85,9 @@ BAD = {
     "adaptive-median": [("max_radius", 0), ("min_radius", 5)],
     "weighted-median": [("patch", 6), ("search", 0), ("h", -2.0), ("prefilter", "no"),
                         ("correlation", 1)],
+    "attention": [("stages", 0), ("patch", 8), ("group", 0), ("stride", 12), ("search", 0),
+                  ("patch2", 0), ("group2", 1.5), ("stride2", 0), ("value", "mean"),
+                  ("affine", 1), ("alpha", 0.0), ("beta", -1.0)],
     "lark": [("order", 3), ("radius", 0), ("h", -1.0), ("iterations", 0), ("alpha", 3.0),
              ("lam", 0.0), ("max_iterations", 0), ("analysis_radius", 0), ("steering", 1)],
 }

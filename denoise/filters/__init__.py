@@ -2,5 +2,5 @@
 from .._config import kernel_cache
 
 with kernel_cache():
-    from . import (adaptive_median, bilateral, lark, median, nlm,  # noqa: F401  (registration)
+    from . import (adaptive_median, attention, bilateral, lark, median, nlm,  # noqa: F401  (registration)
                    weighted_median)

@@ -170,7 +170,8 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
     `pb` (C, >= n_rows + 2m, W + 2m), m = f + d: :func:`pad_band` of the band; `wt`
     (>= n_rows + 2d, W + 2d); `scratch` from :func:`field_scratch`: a ring of the
     last 2f + 1 rows of squared differences D, and two rows. `dist`, shaped like
-    `wt`, receives the patch distances (sums) themselves; (0, 0) to skip them.
+    `wt`, receives the patch distances (sums) themselves; (0, 0) to skip them (and a
+    (0, 0) `wt` skips the weights, for callers that need only the distances).
     """
     f, d = pw.f, pw.d
     m = f + d
@@ -201,9 +202,10 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
         vs = dr if f == 0 else v
         _pairs_of_row(vs, h, f)
         last = vs[2 * f:2 * f + n_p]          # the box: (pairs of h) + last, as box_sums
-        row = wt[pr + d, d - tc:d - tc + n_p]
-        for q in range(n_p):
-            row[q] = pow2(min((h[q] + last[q]) * scale + offset, zero))
+        if wt.shape[0] > 0:
+            row = wt[pr + d, d - tc:d - tc + n_p]
+            for q in range(n_p):
+                row[q] = pow2(min((h[q] + last[q]) * scale + offset, zero))
         if dist.shape[0] > 0:
             drow = dist[pr + d, d - tc:d - tc + n_p]
             for q in range(n_p):

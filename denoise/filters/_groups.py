@@ -1,0 +1,212 @@
+"""Patch groups: the top-k selection of similar patches and the closed-form weights
+that combine a group (attention's building blocks).
+
+A group is k patches of n values each (all channels of a p x p patch), as the
+rows of a k x n matrix Y. Its weights come from small symmetric positive
+definite systems, solved here by a Cholesky factorisation of our own (float64,
+no allocation: every array is the caller's scratch):
+
+* ridge (NL-Ridge): ``Theta = I - c (M M^T + lam I)^-1`` with M the group that
+  gives the statistics (the noisy group itself in a first stage, the pilot's in
+  later ones); the estimate is ``Theta Y`` and patch i weighs
+  ``1 / clip(sum_j Theta_ij^2, 1/k, 1)`` when the estimates are aggregated;
+* empirical Wiener (NL-Bayes step 2): ``m + (Y - m) (I - b A^-1)`` with
+  ``A = C_X + b I``, C_X the pilot group's covariance and m the noisy group's
+  mean; every patch weighs 1.
+
+A factorisation that fails (a pivot not above zero: only for degenerate input)
+leaves the flat estimate, every patch replaced by the group mean.
+"""
+import numpy as np
+from numba import njit
+
+from .._config import FASTMATH
+
+
+# --- top-k selection --------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def heap_push(dist, index, count, k, d, i):
+    """Offer candidate (d, i) to the max-heap of the k smallest distances held in
+    dist[:count], index[:count]; returns the new count. A candidate that only ties
+    the largest kept distance is refused, so the first comer wins."""
+    if count < k:
+        j = count
+        while j > 0:                          # sift up
+            parent = (j - 1) // 2
+            if dist[parent] >= d:
+                break
+            dist[j], index[j] = dist[parent], index[parent]
+            j = parent
+        dist[j], index[j] = d, i
+        return count + 1
+    if d >= dist[0]:
+        return count
+    j = 0
+    while True:                               # replace the root, sift down
+        child = 2 * j + 1
+        if child >= k:
+            break
+        if child + 1 < k and dist[child + 1] > dist[child]:
+            child += 1
+        if dist[child] <= d:
+            break
+        dist[j], index[j] = dist[child], index[child]
+        j = child
+    dist[j], index[j] = d, i
+    return count
+
+
+# --- small dense systems ----------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def spd_inverse(a, n, low):
+    """Invert the symmetric positive definite a[:n, :n] in place (lower triangle read,
+    full inverse written); `low` is (>= n, >= n) scratch. False if a pivot is not
+    above 1e-12 of the largest diagonal value, or not finite (the system is then
+    too close to singular for float64; a is garbage)."""
+    scale = 0.0
+    for j in range(n):
+        scale = max(scale, a[j, j])
+    tiny = 1e-12 * scale
+    for j in range(n):                        # Cholesky: low = L
+        s = a[j, j]
+        for p in range(j):
+            s -= low[j, p] * low[j, p]
+        if not tiny < s < np.inf:
+            return False
+        ljj = np.sqrt(s)
+        low[j, j] = ljj
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for p in range(j):
+                s -= low[i, p] * low[j, p]
+            low[i, j] = s / ljj
+    for j in range(n):                        # low = L^-1 (lower), in place by columns
+        low[j, j] = 1.0 / low[j, j]
+        for i in range(j + 1, n):
+            s = 0.0
+            for p in range(j, i):
+                s -= low[i, p] * low[p, j]
+            low[i, j] = s / low[i, i]
+    for i in range(n):                        # a = L^-T L^-1
+        for j in range(i + 1):
+            s = 0.0
+            for p in range(i, n):
+                s += low[p, i] * low[p, j]
+            a[i, j] = s
+            a[j, i] = s
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def gram(m, k, n, out):
+    """out[:k, :k] = m[:k, :n] m[:k, :n]^T (float64 sums)."""
+    for i in range(k):
+        for j in range(i + 1):
+            s = 0.0
+            a, b = m[i], m[j]
+            for t in range(n):
+                s += np.float64(a[t]) * np.float64(b[t])
+            out[i, j] = s
+            out[j, i] = s
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def flat_group(y, k, n, est, weights):
+    """Every estimate the group's mean patch, every weight 1 (the fallback)."""
+    for t in range(n):
+        s = 0.0
+        for i in range(k):
+            s += y[i, t]
+        for i in range(k):
+            est[i, t] = s / k
+    weights[:k] = 1.0
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights):
+    """est[:k] = Theta y, Theta = I - c (m m^T + lam I)^-1; weights[:k] the aggregation
+    weights 1 / clip(sum_j Theta_ij^2, 1/k, 1). `sq`, `low`: (>= k, >= k) float64.
+
+    With `affine`, the rows of Theta sum to one (the ridge fitted under that
+    constraint): Q^-1 becomes Q^-1 - r r^T / (1^T r), r = Q^-1 1, so a group's
+    mean is kept instead of shrunk towards 0.
+    """
+    gram(m, k, n, sq)
+    for i in range(k):
+        sq[i, i] += lam
+    if not spd_inverse(sq, k, low):
+        flat_group(y, k, n, est, weights)
+        return
+    if affine:
+        _affine(sq, k, weights)
+    for i in range(k):
+        norm = 0.0
+        for j in range(k):
+            theta = (1.0 if i == j else 0.0) - c * sq[i, j]
+            norm += theta * theta
+            low[i, j] = theta                 # low: Theta
+        weights[i] = 1.0 / min(max(norm, 1.0 / k), 1.0)
+    for i in range(k):
+        row = est[i]
+        row[:n] = 0.0
+        for j in range(k):
+            theta, yj = np.float32(low[i, j]), y[j]
+            for t in range(n):
+                row[t] += theta * yj[t]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _affine(inverse, k, r):
+    """inverse[:k, :k] -= r r^T / (1^T r), r = inverse 1 (`r`: scratch of k)."""
+    total = 0.0
+    for i in range(k):
+        s = 0.0
+        for j in range(k):
+            s += inverse[i, j]
+        r[i] = s
+        total += s
+    for i in range(k):
+        for j in range(k):
+            inverse[i, j] -= r[i] * r[j] / total
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def wiener_group(x, y, k, n, b, cov, low, mean, est, weights):
+    """est[:k] = mu + (y - mu)(I - b A^-1), A = C_x + b I with C_x the covariance of the
+    pilot group x (1/k) and mu the mean of y; every weight 1. `cov`, `low`: (>= n,
+    >= n) float64; `mean`: (>= n) float64 scratch."""
+    for t in range(n):                        # pilot mean
+        s = 0.0
+        for i in range(k):
+            s += x[i, t]
+        mean[t] = s / k
+    for s_ in range(n):
+        for t in range(s_ + 1):
+            acc = 0.0
+            for i in range(k):
+                acc += (x[i, s_] - mean[s_]) * (x[i, t] - mean[t])
+            cov[s_, t] = acc / k
+        cov[s_, s_] += b
+    if not spd_inverse(cov, n, low):
+        flat_group(y, k, n, est, weights)
+        return
+    for t in range(n):                        # noisy mean
+        s = 0.0
+        for i in range(k):
+            s += y[i, t]
+        mean[t] = s / k
+    for s_ in range(n):                       # low: I - b A^-1
+        for t in range(n):
+            low[s_, t] = (1.0 if s_ == t else 0.0) - b * cov[s_, t]
+    for i in range(k):
+        row = est[i]
+        for t in range(n):
+            row[t] = mean[t]
+        for s_ in range(n):
+            centred = np.float32(y[i, s_] - mean[s_])
+            lr = low[s_]
+            for t in range(n):
+                row[t] += centred * np.float32(lr[t])
+    weights[:k] = 1.0

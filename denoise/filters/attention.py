@@ -1,0 +1,438 @@
+"""Attention: patch groups combined by closed-form weights, in stages.
+
+Read as attention: the query is a reference patch, the keys are the patches of
+its search window, and the group of its k best matches attends to itself with
+weights that minimise an estimate of the risk (NL-Ridge) instead of a softmax.
+Every estimate of every group member is pasted back, and each pixel averages
+the estimates covering it (weights from the group's variance reduction).
+
+* Stage 1 ("ridge attention") matches the noisy image's patches and combines
+  each group Y (k x n) by ``Theta = I - (1 + alpha) n s^2 (Y Y^T + alpha n s^2 I)^-1``.
+* Each later stage (the "flow") re-matches on the previous estimate, the pilot X,
+  and maps the noisy group through the pilot's statistics: an empirical Wiener
+  filter ``m + (Y - m)(I - s^2 (C_X + s^2 I)^-1)`` (NL-Bayes step 2) or the ridge
+  ``Theta = I - n s^2 (X X^T + n s^2 I)^-1`` (NL-Ridge step 2), the cheaper side.
+
+Color images are matched on the mean of their channels and every group covers
+all channels jointly (n = C p^2). References lie on a grid of the given stride
+(plus the last row and column) anchored at the frame's origin, so a tile of a
+larger image, given its place (:func:`locate`), meets the same references.
+"""
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .._config import FASTMATH, run_bands
+from .._validate import check_bool, check_int, check_positive
+from ..errors import InvalidParameterError, MissingSigmaError
+from ..registry import Setup, register
+from ._groups import flat_group, heap_push, ridge_group, wiener_group
+from ._weights import (EXACT, PatchWeights, field_scratch, half_offsets, pad_band,
+                       reflect_index, weight_field)
+
+VALUES = ("wiener", "ridge")
+
+# Defaults by sigma (8-bit units): (sigma_max, stage-1 patch side, stage-1 group size),
+# from NL-Ridge's table (ALGORITHMS.md 5.4.5.4).
+TABLE = ((15.0, 7, 18), (35.0, 9, 18), (np.inf, 11, 20))
+
+
+class Stage(NamedTuple):
+    """One stage's matching and weights (working units)."""
+
+    f: int                 # patch radius
+    d: int                 # search radius
+    k: int                 # group size
+    stride: int            # reference grid step
+    lam: float             # ridge: added to the Gram matrix's diagonal
+    c: float               # ridge: Theta = I - c (Gram + lam I)^-1; Wiener: b = c
+    affine: bool           # ridge: rows of Theta sum to one
+
+
+class Config(NamedTuple):
+    stages: tuple          # of (Stage, value map name)
+    origin: tuple          # (row, col) of the image's first pixel in its frame
+
+
+class Inputs(NamedTuple):
+    """What a stage's band kernels read."""
+
+    work: np.ndarray       # (H, W, C) the noisy image
+    pilot: np.ndarray      # (H, W, C) the previous estimate (the noisy image in stage 1)
+    guide: np.ndarray      # (H, W, 1) what is matched: the mean of the pilot's channels
+    rows: np.ndarray       # reference centre rows
+    cols: np.ndarray       # reference centre columns
+    offsets: np.ndarray    # half_offsets(d)
+    row_map: np.ndarray    # reflect_index(H, f + d)
+    col_map: np.ndarray    # reflect_index(W, f + d)
+
+
+class Buffers(NamedTuple):
+    """One thread's scratch arrays for one stage (kernels allocate nothing)."""
+
+    gb: np.ndarray         # (1, rows + 2m, W + 2m) the band's guide, padded
+    wt: np.ndarray         # (0, 0): weights are not needed, only distances
+    dist: np.ndarray       # (rows + 2d, W + 2d) patch distances of one offset
+    field: np.ndarray      # weight_field's rows
+    hd: np.ndarray         # (refs, k) the best distances of each reference (max-heap)
+    hi: np.ndarray         # (refs, k) their window offsets
+    count: np.ndarray      # (refs,) heap sizes
+    y: np.ndarray          # (k, n) the noisy group
+    x: np.ndarray          # (k, n) the pilot group
+    est: np.ndarray        # (k, n) the estimates
+    weights: np.ndarray    # (k,) their aggregation weights
+    sq: np.ndarray         # (K, K) float64 system, K = max(k, n)
+    low: np.ndarray        # (K, K) float64 factor
+    mean: np.ndarray       # (n,) float64
+
+
+def band_rows(stage):
+    """Rows per band: a multiple of the stride, and at least twice the reach d + f of
+    a reference's writes, so bands two apart never write the same pixel."""
+    rows = max(2 * (stage.d + stage.f), 48)
+    return -(-rows // stage.stride) * stage.stride
+
+
+def _buffers(stage, width, n_channels, n_refs):
+    f, d, k = stage.f, stage.d, stage.k
+    n = n_channels * (2 * f + 1) ** 2
+    rows, side = band_rows(stage), max(k, n)
+    pw = PatchWeights(f, d, np.float32(0.0), np.float32(0.0))
+    return Buffers(np.empty((1, rows + 2 * (f + d), width + 2 * (f + d)), np.float32),
+                   np.empty((0, 0), np.float32),
+                   np.empty((rows + 2 * d, width + 2 * d), np.float32),
+                   field_scratch(pw, width),
+                   np.empty((n_refs, k), np.float32), np.empty((n_refs, k), np.int64),
+                   np.empty(n_refs, np.int64),
+                   np.empty((k, n), np.float32), np.empty((k, n), np.float32),
+                   np.empty((k, n), np.float32), np.empty(k, np.float64),
+                   np.empty((side, side), np.float64), np.empty((side, side), np.float64),
+                   np.empty(n, np.float64))
+
+
+# --- kernels --------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=EXACT)
+def _match(inp, first, last, stage, buf):
+    """Fill the heaps of the references inp.rows[first:last] x inp.cols with their k
+    nearest patches of the guide within the search window, the reference first;
+    candidates whose patch leaves the image are never chosen."""
+    height, width = inp.guide.shape[0], inp.guide.shape[1]
+    f, d, k = stage.f, stage.d, stage.k
+    size = 2 * d + 1
+    rows, cols = inp.rows, inp.cols
+    r0 = rows[first]
+    n_rows = rows[last - 1] - r0 + 1
+    n_cols = cols.shape[0]
+    pad_band(inp.guide, r0, n_rows, f + d, inp.row_map, inp.col_map, buf.gb)
+    for g in range((last - first) * n_cols):
+        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], 0, k, np.float32(-1.0),
+                                 d * size + d)
+    pw = PatchWeights(f, d, np.float32(0.0), np.float32(0.0))
+    for o in range(inp.offsets.shape[0]):
+        tr, tc = inp.offsets[o, 0], inp.offsets[o, 1]
+        weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
+        for i in range(first, last):
+            x = rows[i] - r0
+            for j in range(n_cols):
+                g = (i - first) * n_cols + j
+                _offer(buf, g, rows[i] + tr, cols[j] + tc, height, width, f, k,
+                       buf.dist[x + d, cols[j] + d], (tr + d) * size + tc + d)
+                _offer(buf, g, rows[i] - tr, cols[j] - tc, height, width, f, k,
+                       buf.dist[x - tr + d, cols[j] - tc + d], (d - tr) * size + d - tc)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _offer(buf, g, row, col, height, width, f, k, value, index):
+    """Offer the candidate centred at (row, col) to heap g if its patch fits."""
+    if f <= row < height - f and f <= col < width - f:
+        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], buf.count[g], k, value, index)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _members(buf, g, d, row, col, i):
+    """Centre (row, col) of member i of reference g at (row, col)."""
+    o = buf.hi[g, i]
+    size = 2 * d + 1
+    return row + o // size - d, col + o % size - d
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _gather(image, buf, g, f, d, row, col, count, out):
+    """out[i] = the patch (all channels, row-major) of member i of reference g."""
+    p, n_channels = 2 * f + 1, image.shape[2]
+    for i in range(count):
+        r, c = _members(buf, g, d, row, col, i)
+        dst = out[i]
+        t = 0
+        for a in range(p):
+            src = image[r - f + a, c - f:c + f + 1]
+            for b in range(p):
+                for ch in range(n_channels):
+                    dst[t] = src[b, ch]
+                    t += 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _paste(num, den, buf, g, f, d, row, col, count):
+    """Add each member's estimate, times its weight, where its patch lies."""
+    p, n_channels = 2 * f + 1, num.shape[2]
+    for i in range(count):
+        r, c = _members(buf, g, d, row, col, i)
+        w = buf.weights[i]
+        src = buf.est[i]
+        t = 0
+        for a in range(p):
+            nrow, drow = num[r - f + a], den[r - f + a]
+            for b in range(p):
+                drow[c - f + b] += w
+                for ch in range(n_channels):
+                    nrow[c - f + b, ch] += w * src[t]
+                    t += 1
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _ridge_band(band, bands, inp, num, den, stage, buf):
+    """Stage 1: each group of the band's references combined by its own ridge weights."""
+    first, last = bands[band, 0], bands[band, 1]
+    _match(inp, first, last, stage, buf)
+    f, d = stage.f, stage.d
+    n = inp.work.shape[2] * (2 * f + 1) ** 2
+    for i in range(first, last):
+        for j in range(inp.cols.shape[0]):
+            g = (i - first) * inp.cols.shape[0] + j
+            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
+            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
+            ridge_group(buf.y, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq, buf.low,
+                        buf.est, buf.weights)
+            _paste(num, den, buf, g, f, d, row, col, count)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _pilot_ridge_band(band, bands, inp, num, den, stage, buf):
+    """Later stages, ridge: the noisy group combined by weights fitted on the pilot's."""
+    first, last = bands[band, 0], bands[band, 1]
+    _match(inp, first, last, stage, buf)
+    f, d = stage.f, stage.d
+    n = inp.work.shape[2] * (2 * f + 1) ** 2
+    for i in range(first, last):
+        for j in range(inp.cols.shape[0]):
+            g = (i - first) * inp.cols.shape[0] + j
+            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
+            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
+            _gather(inp.pilot, buf, g, f, d, row, col, count, buf.x)
+            ridge_group(buf.x, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq, buf.low,
+                        buf.est, buf.weights)
+            _paste(num, den, buf, g, f, d, row, col, count)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _wiener_band(band, bands, inp, num, den, stage, buf):
+    """Later stages, Wiener: the noisy group filtered with the pilot group's covariance."""
+    first, last = bands[band, 0], bands[band, 1]
+    _match(inp, first, last, stage, buf)
+    f, d = stage.f, stage.d
+    n = inp.work.shape[2] * (2 * f + 1) ** 2
+    for i in range(first, last):
+        for j in range(inp.cols.shape[0]):
+            g = (i - first) * inp.cols.shape[0] + j
+            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
+            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
+            _gather(inp.pilot, buf, g, f, d, row, col, count, buf.x)
+            if count > 1:
+                wiener_group(buf.x, buf.y, count, n, stage.c, buf.sq, buf.low, buf.mean,
+                             buf.est, buf.weights)
+            else:
+                flat_group(buf.y, count, n, buf.est, buf.weights)
+            _paste(num, den, buf, g, f, d, row, col, count)
+
+
+KERNELS = {"ridge1": _ridge_band, "ridge": _pilot_ridge_band, "wiener": _wiener_band}
+
+
+# --- driver ---------------------------------------------------------------------------
+
+def grid(n, f, stride, origin):
+    """Reference centres along an axis of n pixels: those at f + stride i in the frame
+    (origin: the first pixel's place in it) whose patch fits, and the first and last
+    that fit, so every pixel is covered (stride <= patch side)."""
+    centres = [f] + list(range(f + (-origin) % stride, n - f, stride)) + [n - 1 - f]
+    return np.unique(np.array(centres, dtype=np.int64))
+
+
+def _bands(rows, stage, origin):
+    """(n, 2) first/last+1 indices into `rows` of each band of one parity, for both
+    parities: bands are fixed rows of the frame, so a tile sees the same ones."""
+    ids = (rows + origin) // band_rows(stage)
+    parities = []
+    for parity in (0, 1):
+        spans = [(np.searchsorted(ids, b), np.searchsorted(ids, b, side="right"))
+                 for b in np.unique(ids) if b % 2 == parity]
+        parities.append(np.array(spans, dtype=np.int64).reshape(-1, 2))
+    return parities
+
+
+def _stage(work, pilot, stage, value, origin):
+    height, width, n_channels = work.shape
+    f = min(stage.f, (min(height, width) - 1) // 2)
+    stage = stage._replace(f=f, k=min(stage.k, (2 * stage.d + 1) ** 2))
+    guide = np.ascontiguousarray((work if pilot is None else pilot).mean(axis=2,
+                                                                        keepdims=True))
+    rows = grid(height, f, stage.stride, origin[0])
+    cols = grid(width, f, stage.stride, origin[1])
+    num = np.zeros(work.shape, np.float64)
+    den = np.zeros((height, width), np.float64)
+    m = f + stage.d
+    inp = Inputs(work, work if pilot is None else pilot, guide, rows, cols,
+                 half_offsets(stage.d), reflect_index(height, m), reflect_index(width, m))
+    kernel = KERNELS["ridge1" if pilot is None else value]
+    refs = band_rows(stage) // stage.stride + 2
+    for spans in _bands(rows, stage, origin[0]):
+        if len(spans):
+            run_bands(kernel, len(spans), spans, inp, num, den, stage,
+                      buffers=lambda: _buffers(stage, width, n_channels, refs * len(cols)))
+    return (num / den[..., None]).astype(np.float32)
+
+
+def _apply(work, plan):
+    estimate = None
+    for stage, value in plan.config.stages:
+        estimate = _stage(work, estimate, stage, value, plan.config.origin)
+    return estimate
+
+
+# --- the method -----------------------------------------------------------------------
+
+def _rule(info, sigma, values):
+    """Stage-1 patch side and group size from the table for sigma (8-bit units); the
+    value map: Wiener when a patch has fewer values than the group, else ridge."""
+    derived = {}
+    if values["value"] is None and values["patch2"] is not None:
+        n = info.channels * values["patch2"] ** 2
+        derived["value"] = "wiener" if n < (values["group2"] or 0) else "ridge"
+    if sigma is not None:
+        sigma255 = sigma * 255.0 / info.data_range
+        patch, group = next((p, k) for limit, p, k in TABLE if sigma255 <= limit)
+        derived.update(patch=patch, group=group)
+    return derived
+
+
+def _prepare(info, sigma, p):
+    n_stages = check_int("stages", p["stages"], minimum=1, maximum=8)
+    d = check_int("search", p["search"], minimum=1, maximum=40)
+    sizes = []
+    for patch, group, stride in (("patch", "group", "stride"), ("patch2", "group2", "stride2")):
+        side = check_int(patch, p[patch], minimum=1, maximum=21, odd=True)
+        k = check_int(group, p[group], minimum=1, maximum=256)
+        step = check_int(stride, p[stride], minimum=1, maximum=side)
+        sizes.append((side // 2, k, step))
+    alpha, beta = check_positive("alpha", p["alpha"]), check_positive("beta", p["beta"])
+    affine = check_bool("affine", p["affine"])
+    if p["value"] not in VALUES:
+        raise InvalidParameterError(
+            f"value must be one of {', '.join(VALUES)}, got {p['value']!r}")
+    if sigma is None:
+        raise MissingSigmaError("attention needs the noise level to fit its weights: give "
+                                "sigma (--sigma VALUE, in the image's units)")
+    s2 = (sigma / info.data_range) ** 2
+    stages = []
+    for i in range(n_stages):
+        f, k, step = sizes[min(i, 1)]
+        n = info.channels * (2 * f + 1) ** 2
+        if i == 0:
+            stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine)
+        elif p["value"] == "ridge":
+            stage = Stage(f, d, k, step, n * s2, n * s2, affine)
+        else:
+            stage = Stage(f, d, k, step, 0.0, beta * s2, False)
+        stages.append((stage, "ridge1" if i == 0 else p["value"]))
+    halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
+    return Setup(Config(tuple(stages), (0, 0)), halo=halo)
+
+
+def _locate(plan, row, col):
+    r, c = plan.config.origin
+    return dataclasses.replace(plan, config=plan.config._replace(origin=(r + row, c + col)))
+
+
+@register(rule=_rule, prepare=_prepare, apply=_apply, locate=_locate)
+def attention(image, *, sigma: float | None = None, stages: int = 2,
+              patch: int | None = None, group: int | None = None, stride: int = 4,
+              search: int = 18, patch2: int = 7, group2: int = 64, stride2: int = 6,
+              value: str | None = None, affine: bool = True, alpha: float = 0.05,
+              beta: float = 1.0):
+    """Attention: groups of similar patches combined by closed-form (ridge) weights.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, C)
+        uint8, uint16, float16, float32 or float64; C = 2 or 4 carries alpha,
+        which is returned untouched. Color patches are matched on the mean of
+        the channels and combined jointly.
+    sigma : float
+        Noise standard deviation in the image's units (0-255 for uint8, 0-65535
+        for uint16, data units for float). Required: the weights are fitted to it.
+    stages : int, default 2
+        1: ridge attention on the noisy image only. 2 and more: each further
+        stage re-matches on the previous estimate and maps the noisy groups
+        through its statistics (the flow).
+    patch : int, default from sigma
+        Stage-1 patch side (odd): 7 up to sigma 15, 9 up to 35, then 11
+        (8-bit units; `denoise methods attention` shows the table).
+    group : int, default from sigma
+        Stage-1 group size k: 18, or 20 above sigma 35.
+    stride : int, default 4
+        Stage-1 reference grid step (at most the patch side).
+    search : int, default 18
+        Search window half-size (window side 2 search + 1), every stage.
+    patch2 : int, default 7
+        Patch side in the later stages.
+    group2 : int, default 64
+        Group size in the later stages.
+    stride2 : int, default 6
+        Reference grid step in the later stages.
+    value : str, default "wiener" if a patch has fewer values than the group
+        Later stages' value map: "wiener" (empirical Wiener with the pilot's
+        covariance, NL-Bayes) or "ridge" (k x k ridge on the pilot, NL-Ridge).
+    affine : bool, default True
+        Ridge weights of each patch sum to one, so a group's mean is kept
+        (without it, dark flat areas are pulled towards black).
+    alpha : float, default 0.05
+        Stage-1 ridge regularisation (NL-Ridge's noisier-risk alpha).
+    beta : float, default 1.0
+        Wiener noise factor (NL-Bayes' beta).
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as `image`
+
+    Raises
+    ------
+    InvalidParameterError, MissingSigmaError, ImageFormatError
+
+    Notes
+    -----
+    References lie on a grid of step `stride` (plus the first and last rows
+    and columns); every member of every group is estimated and pasted back.
+    Candidates whose patch leaves the image are never matched. An output pixel
+    depends on the pixels within the sum over stages of 2 (search + patch
+    radius) of it. A group whose system cannot be factorised (degenerate
+    input) is replaced by its mean.
+
+    References
+    ----------
+    Herbreteau & Kervrann, "Towards a unified view of unsupervised non-local
+    methods for image denoising: the NL-Ridge approach", ICIP 2022
+    (arXiv:2203.00570). Lebrun, Buades & Morel, "Implementation of the
+    Non-Local Bayes image denoising algorithm", IPOL 3 (2013),
+    DOI 10.5201/ipol.2013.16.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> flat = np.full((24, 24), 100, dtype=np.uint8)
+    >>> bool((attention(flat, sigma=10) == flat).all())
+    True
+    """

@@ -1,0 +1,136 @@
+"""attention: the group kernels against numpy solves, the whole method against a
+brute-force version, and its behaviour on hostile images."""
+import numpy as np
+import pytest
+
+import naive
+from denoise import attention
+from denoise._image import ImageInfo
+from denoise.filters import _groups
+from denoise.registry import REGISTRY
+
+SMALL = dict(search=4, patch=5, group=6, stride=3, patch2=3, group2=14, stride2=2)
+
+
+def test_heap_keeps_the_k_smallest():
+    rng = np.random.default_rng(0)
+    values = rng.random(200).astype(np.float32)
+    dist, index = np.empty(9, np.float32), np.empty(9, np.int64)
+    count = 0
+    for i, v in enumerate(values):
+        count = _groups.heap_push(dist, index, count, 9, v, i)
+    assert count == 9
+    assert sorted(index) == sorted(np.argsort(values)[:9])
+    np.testing.assert_array_equal(np.sort(dist), np.sort(values)[:9])
+
+
+def scratch(k, n):
+    side = max(k, n)
+    return (np.empty((side, side)), np.empty((side, side)), np.empty((k, n), np.float32),
+            np.empty(k))
+
+
+@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("k, n", [(7, 12), (12, 7), (1, 5)])
+def test_ridge_weights_equal_a_direct_solve(k, n, affine):
+    rng = np.random.default_rng(k * n)
+    m = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    y = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    lam, c = 0.05 * n * 0.01, 1.05 * n * 0.01
+    sq, low, est, weights = scratch(k, n)
+    _groups.ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights)
+    inverse = np.linalg.solve(m.astype(np.float64) @ m.T + lam * np.eye(k), np.eye(k))
+    if affine:
+        r = inverse @ np.ones(k)
+        inverse -= np.outer(r, r) / r.sum()
+    theta = np.eye(k) - c * inverse
+    np.testing.assert_allclose(est, theta @ y, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(weights, 1 / np.clip((theta ** 2).sum(1), 1 / k, 1),
+                               rtol=1e-6)
+    if affine:
+        np.testing.assert_allclose(theta.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_wiener_map_equals_its_formula():
+    rng = np.random.default_rng(3)
+    k, n = 20, 9
+    x = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    y = (x + rng.normal(0, 0.1, (k, n))).astype(np.float32)
+    b = 0.01
+    sq, low, est, weights = scratch(k, n)
+    _groups.wiener_group(x, y, k, n, b, sq, low, np.empty(n), est, weights)
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    cov = np.cov(xd.T, bias=True)
+    mu = yd.mean(axis=0)
+    expected = mu + (yd - mu) @ cov @ np.linalg.inv(cov + b * np.eye(n))
+    np.testing.assert_allclose(est, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(weights, 1.0)
+
+
+def test_a_singular_system_falls_back_to_the_group_mean():
+    k, n = 4, 3
+    y = np.full((k, n), 0.5, np.float32)
+    sq, low, est, weights = scratch(k, n)
+    _groups.ridge_group(y, y, k, n, 0.0, 1.0, False, sq, low, est, weights)
+    np.testing.assert_array_equal(est, y)
+    np.testing.assert_array_equal(weights, 1.0)
+
+
+@pytest.mark.parametrize("value", ["wiener", "ridge"])
+@pytest.mark.parametrize("stages", [1, 2])
+@pytest.mark.parametrize("shape", [(23, 19), (17, 21, 3)])
+def test_attention_equals_brute_force(shape, stages, value):
+    rng = np.random.default_rng(len(shape) + stages)
+    image = rng.random(shape).astype(np.float32)
+    spec = REGISTRY["attention"]
+    plan = spec.plan(ImageInfo.of(image), 0.2, stages=stages, value=value, **SMALL)
+    out = spec.run(image, plan)
+    work = image if image.ndim == 3 else image[..., None]
+    expected = None
+    for stage, kind in plan.config.stages:
+        expected = naive.attention_stage(work, expected, stage, kind)
+    np.testing.assert_allclose(out.reshape(work.shape), expected, atol=2e-4)
+
+
+def test_a_located_crop_meets_the_same_grid():
+    """A crop told where it lies gets the full image's references; told nothing, it
+    gets its own grid (and a different result)."""
+    rng = np.random.default_rng(5)
+    image = rng.random((40, 40)).astype(np.float32)
+    spec = REGISTRY["attention"]
+    plan = spec.plan(ImageInfo.of(image), 0.2, stages=1, **SMALL)
+    full = spec.run(image, plan)
+    halo, r0 = plan.halo, 19                  # r0 - halo is off the grid (stride 3)
+    crop = image[r0 - halo:, r0 - halo:]
+    located = spec.run(crop, spec.place(plan, r0 - halo, r0 - halo))
+    np.testing.assert_array_equal(located[halo:, halo:], full[r0:, r0:])
+    assert not np.array_equal(spec.run(crop, plan)[halo:, halo:], full[r0:, r0:])
+
+
+@pytest.mark.parametrize("image", [
+    np.zeros((30, 30), np.uint8), np.full((30, 30), 255, np.uint8),
+    np.full((30, 30, 3), 65535, np.uint16),
+    np.where(np.arange(900).reshape(30, 30) % 7 == 0, 1e30, -1e30).astype(np.float32),
+    np.full((30, 30), 1e-30, np.float32),
+], ids=["black", "white", "white16", "huge", "tiny"])
+@pytest.mark.parametrize("sigma_scale", [1e-6, 0.1, 10.0])
+def test_never_nan_or_inf(image, sigma_scale):
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
+    out = attention(image, sigma=sigma_scale * scale, **SMALL)
+    assert np.isfinite(out.astype(np.float64)).all()
+    if image.min() == image.max():
+        np.testing.assert_allclose(out.astype(np.float64), image.astype(np.float64),
+                                   rtol=1e-5)
+
+
+def test_images_smaller_than_a_patch():
+    for shape in [(1, 1), (2, 7), (5, 3, 3)]:
+        image = np.random.default_rng(0).random(shape).astype(np.float32)
+        out = attention(image, sigma=0.1)
+        assert out.shape == image.shape and np.isfinite(out).all()
+
+
+def test_sigma_is_required():
+    from denoise import MissingSigmaError
+    with pytest.raises(MissingSigmaError, match="noise level"):
+        attention(np.zeros((8, 8), np.uint8), patch=5, group=8)
