@@ -38,7 +38,7 @@ def test_ridge_weights_equal_a_direct_solve(k, n, affine):
     y = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
     lam, c = 0.05 * n * 0.01, 1.05 * n * 0.01
     sq, low, est, weights = scratch(k, n)
-    _groups.ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights)
+    _groups.ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights, np.empty(n))
     inverse = np.linalg.solve(m.astype(np.float64) @ m.T + lam * np.eye(k), np.eye(k))
     if affine:
         r = inverse @ np.ones(k)
@@ -71,7 +71,7 @@ def test_a_singular_system_falls_back_to_the_group_mean():
     k, n = 4, 3
     y = np.full((k, n), 0.5, np.float32)
     sq, low, est, weights = scratch(k, n)
-    _groups.ridge_group(y, y, k, n, 0.0, 1.0, False, sq, low, est, weights)
+    _groups.ridge_group(y, y, k, n, 0.0, 1.0, False, sq, low, est, weights, np.empty(n))
     np.testing.assert_array_equal(est, y)
     np.testing.assert_array_equal(weights, 1.0)
 

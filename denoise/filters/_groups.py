@@ -112,22 +112,33 @@ def gram(m, k, n, out):
             out[j, i] = s
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def flat_group(y, k, n, est, weights):
-    """Every estimate the group's mean patch, every weight 1 (the fallback)."""
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _column_means(y, k, n, mean):
+    """mean[:n] = the mean of the rows y[:k] (float64 sums, rows in order)."""
+    mean[:n] = 0.0
+    for i in range(k):
+        row = y[i]
+        for t in range(n):
+            mean[t] += row[t]
     for t in range(n):
-        s = 0.0
-        for i in range(k):
-            s += y[i, t]
-        for i in range(k):
-            est[i, t] = s / k
+        mean[t] /= k
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def flat_group(y, k, n, est, weights, mean):
+    """Every estimate the group's mean patch, every weight 1 (the fallback)."""
+    _column_means(y, k, n, mean)
+    for i in range(k):
+        for t in range(n):
+            est[i, t] = mean[t]
     weights[:k] = 1.0
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights):
+def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights, mean):
     """est[:k] = Theta y, Theta = I - c (m m^T + lam I)^-1; weights[:k] the aggregation
-    weights 1 / clip(sum_j Theta_ij^2, 1/k, 1). `sq`, `low`: (>= k, >= k) float64.
+    weights 1 / clip(sum_j Theta_ij^2, 1/k, 1). `sq`, `low`: (>= k, >= k) float64;
+    `mean` (>= n) float64 scratch.
 
     With `affine`, the rows of Theta sum to one (the ridge fitted under that
     constraint): Q^-1 becomes Q^-1 - r r^T / (1^T r), r = Q^-1 1, so a group's
@@ -137,7 +148,7 @@ def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights):
     for i in range(k):
         sq[i, i] += lam
     if not spd_inverse(sq, k, low):
-        flat_group(y, k, n, est, weights)
+        flat_group(y, k, n, est, weights, mean)
         return
     if affine:
         _affine(sq, k, weights)
@@ -176,27 +187,30 @@ def _affine(inverse, k, r):
 def wiener_group(x, y, k, n, b, cov, low, mean, est, weights):
     """est[:k] = mu + (y - mu)(I - b A^-1), A = C_x + b I with C_x the covariance of the
     pilot group x (1/k) and mu the mean of y; every weight 1. `cov`, `low`: (>= n,
-    >= n) float64; `mean`: (>= n) float64 scratch."""
-    for t in range(n):                        # pilot mean
-        s = 0.0
-        for i in range(k):
-            s += x[i, t]
-        mean[t] = s / k
+    >= n) float64; `mean`: (>= n) float64 scratch. A group of one is kept as is."""
+    if k < 2:
+        flat_group(y, k, n, est, weights, mean)
+        return
+    _column_means(x, k, n, mean)
+    for i in range(k):                        # est: the pilot group, centred
+        for t in range(n):
+            est[i, t] = x[i, t] - mean[t]
+    for s_ in range(n):
+        cov[s_, :s_ + 1] = 0.0
+    for i in range(k):                        # covariance: rank-1 updates, rows in order
+        xi = est[i]
+        for s_ in range(n):
+            xs, row = np.float64(xi[s_]), cov[s_]
+            for t in range(s_ + 1):
+                row[t] += xs * xi[t]
     for s_ in range(n):
         for t in range(s_ + 1):
-            acc = 0.0
-            for i in range(k):
-                acc += (x[i, s_] - mean[s_]) * (x[i, t] - mean[t])
-            cov[s_, t] = acc / k
+            cov[s_, t] /= k
         cov[s_, s_] += b
     if not spd_inverse(cov, n, low):
-        flat_group(y, k, n, est, weights)
+        flat_group(y, k, n, est, weights, mean)
         return
-    for t in range(n):                        # noisy mean
-        s = 0.0
-        for i in range(k):
-            s += y[i, t]
-        mean[t] = s / k
+    _column_means(y, k, n, mean)
     for s_ in range(n):                       # low: I - b A^-1
         for t in range(n):
             low[s_, t] = (1.0 if s_ == t else 0.0) - b * cov[s_, t]

@@ -170,8 +170,7 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
     `pb` (C, >= n_rows + 2m, W + 2m), m = f + d: :func:`pad_band` of the band; `wt`
     (>= n_rows + 2d, W + 2d); `scratch` from :func:`field_scratch`: a ring of the
     last 2f + 1 rows of squared differences D, and two rows. `dist`, shaped like
-    `wt`, receives the patch distances (sums) themselves; (0, 0) to skip them (and a
-    (0, 0) `wt` skips the weights, for callers that need only the distances).
+    `wt`, receives the patch distances (sums) themselves; (0, 0) to skip them.
     """
     f, d = pw.f, pw.d
     m = f + d
@@ -202,14 +201,62 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
         vs = dr if f == 0 else v
         _pairs_of_row(vs, h, f)
         last = vs[2 * f:2 * f + n_p]          # the box: (pairs of h) + last, as box_sums
-        if wt.shape[0] > 0:
-            row = wt[pr + d, d - tc:d - tc + n_p]
-            for q in range(n_p):
-                row[q] = pow2(min((h[q] + last[q]) * scale + offset, zero))
+        row = wt[pr + d, d - tc:d - tc + n_p]
+        for q in range(n_p):
+            row[q] = pow2(min((h[q] + last[q]) * scale + offset, zero))
         if dist.shape[0] > 0:
             drow = dist[pr + d, d - tc:d - tc + n_p]
             for q in range(n_p):
                 drow[q] = h[q] + last[q]
+
+
+def distance_scratch(f, width):
+    """Scratch rows for :func:`patch_distances` on a band of `width` columns."""
+    return np.empty((2 * f + 2, width), np.float32)
+
+
+@njit(cache=True, nogil=True, fastmath=EXACT)
+def patch_distances(pb, f, m, tr, tc, rows, cols, scratch, out):
+    """out[i, j] = |P(x, c) - P(x + tr, c + tc)|^2 for x = rows[i], c = cols[j]: the
+    patch distances of one offset t at given centres only (references on a grid).
+
+    `pb` (C, ..., W + 2m): :func:`pad_band` of the band with a margin m >= f + |t|,
+    `rows` increasing band rows at most 2f + 1 apart, `cols` image columns;
+    `scratch` from :func:`distance_scratch`: a ring of the squared-difference rows
+    (each computed once) and a row of vertical sums. Sums in the fixed pair order
+    of :func:`weight_field`, so a distance does not depend on the band.
+    """
+    k = 2 * f + 1
+    width = pb.shape[2] - 2 * m
+    v = scratch[k]
+    following = rows[0] - f                       # next squared-difference row to fill
+    for i in range(rows.shape[0]):
+        x = rows[i]
+        following = max(following, x - f)
+        while following <= x + f:
+            dr = scratch[following % k]
+            for ch in range(pb.shape[0]):
+                a = pb[ch, following + m, m:m + width]
+                b = pb[ch, following + m + tr, m + tc:m + tc + width]
+                if ch == 0:
+                    for c in range(width):
+                        dr[c] = (a[c] - b[c]) * (a[c] - b[c])
+                else:
+                    for c in range(width):
+                        dr[c] += (a[c] - b[c]) * (a[c] - b[c])
+            following += 1
+        vs = scratch[x % k]
+        if f > 0:
+            _pair_sum_rows(scratch, k, (x - f) % k, f, v)
+            vs = v
+        for j in range(cols.shape[0]):
+            c = cols[j] - f
+            total = np.float32(0.0)
+            if f > 0:
+                total = vs[c] + vs[c + 1]
+                for q in range(1, f):
+                    total += vs[c + 2 * q] + vs[c + 2 * q + 1]
+            out[i, j] = total + vs[c + 2 * f]
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)

@@ -28,9 +28,8 @@ from .._config import FASTMATH, run_bands
 from .._validate import check_bool, check_int, check_positive
 from ..errors import InvalidParameterError, MissingSigmaError
 from ..registry import Setup, register
-from ._groups import flat_group, heap_push, ridge_group, wiener_group
-from ._weights import (EXACT, PatchWeights, field_scratch, half_offsets, pad_band,
-                       reflect_index, weight_field)
+from ._groups import heap_push, ridge_group, wiener_group
+from ._weights import EXACT, distance_scratch, pad_band, patch_distances, reflect_index
 
 VALUES = ("wiener", "ridge")
 
@@ -64,7 +63,6 @@ class Inputs(NamedTuple):
     guide: np.ndarray      # (H, W, 1) what is matched: the mean of the pilot's channels
     rows: np.ndarray       # reference centre rows
     cols: np.ndarray       # reference centre columns
-    offsets: np.ndarray    # half_offsets(d)
     row_map: np.ndarray    # reflect_index(H, f + d)
     col_map: np.ndarray    # reflect_index(W, f + d)
 
@@ -73,12 +71,12 @@ class Buffers(NamedTuple):
     """One thread's scratch arrays for one stage (kernels allocate nothing)."""
 
     gb: np.ndarray         # (1, rows + 2m, W + 2m) the band's guide, padded
-    wt: np.ndarray         # (0, 0): weights are not needed, only distances
-    dist: np.ndarray       # (rows + 2d, W + 2d) patch distances of one offset
-    field: np.ndarray      # weight_field's rows
-    hd: np.ndarray         # (refs, k) the best distances of each reference (max-heap)
-    hi: np.ndarray         # (refs, k) their window offsets
-    count: np.ndarray      # (refs,) heap sizes
+    local: np.ndarray      # (refs,) the band's reference rows, from its first
+    dist: np.ndarray       # (refs, columns) patch distances of one offset
+    field: np.ndarray      # patch_distances' rows
+    hd: np.ndarray         # (refs x columns, k) the best distances of each (max-heap)
+    hi: np.ndarray         # (refs x columns, k) their window offsets
+    count: np.ndarray      # (refs x columns,) heap sizes
     y: np.ndarray          # (k, n) the noisy group
     x: np.ndarray          # (k, n) the pilot group
     est: np.ndarray        # (k, n) the estimates
@@ -95,17 +93,16 @@ def band_rows(stage):
     return -(-rows // stage.stride) * stage.stride
 
 
-def _buffers(stage, width, n_channels, n_refs):
+def _buffers(stage, width, n_channels, n_cols):
     f, d, k = stage.f, stage.d, stage.k
     n = n_channels * (2 * f + 1) ** 2
     rows, side = band_rows(stage), max(k, n)
-    pw = PatchWeights(f, d, np.float32(0.0), np.float32(0.0))
+    refs = rows // stage.stride + 2
     return Buffers(np.empty((1, rows + 2 * (f + d), width + 2 * (f + d)), np.float32),
-                   np.empty((0, 0), np.float32),
-                   np.empty((rows + 2 * d, width + 2 * d), np.float32),
-                   field_scratch(pw, width),
-                   np.empty((n_refs, k), np.float32), np.empty((n_refs, k), np.int64),
-                   np.empty(n_refs, np.int64),
+                   np.empty(refs, np.int64), np.empty((refs, n_cols), np.float32),
+                   distance_scratch(f, width),
+                   np.empty((refs * n_cols, k), np.float32),
+                   np.empty((refs * n_cols, k), np.int64), np.empty(refs * n_cols, np.int64),
                    np.empty((k, n), np.float32), np.empty((k, n), np.float32),
                    np.empty((k, n), np.float32), np.empty(k, np.float64),
                    np.empty((side, side), np.float64), np.empty((side, side), np.float64),
@@ -123,32 +120,31 @@ def _match(inp, first, last, stage, buf):
     f, d, k = stage.f, stage.d, stage.k
     size = 2 * d + 1
     rows, cols = inp.rows, inp.cols
-    r0 = rows[first]
-    n_rows = rows[last - 1] - r0 + 1
-    n_cols = cols.shape[0]
-    pad_band(inp.guide, r0, n_rows, f + d, inp.row_map, inp.col_map, buf.gb)
-    for g in range((last - first) * n_cols):
+    r0, n_cols, n_refs = rows[first], cols.shape[0], last - first
+    pad_band(inp.guide, r0, rows[last - 1] - r0 + 1, f + d, inp.row_map, inp.col_map,
+             buf.gb)
+    local = buf.local[:n_refs]
+    for i in range(n_refs):
+        local[i] = rows[first + i] - r0
+    for g in range(n_refs * n_cols):
         buf.count[g] = heap_push(buf.hd[g], buf.hi[g], 0, k, np.float32(-1.0),
                                  d * size + d)
-    pw = PatchWeights(f, d, np.float32(0.0), np.float32(0.0))
-    for o in range(inp.offsets.shape[0]):
-        tr, tc = inp.offsets[o, 0], inp.offsets[o, 1]
-        weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
-        for i in range(first, last):
-            x = rows[i] - r0
+    dist = buf.dist[:n_refs]
+    for o in range(size * size):
+        tr, tc = o // size - d, o % size - d
+        if tr == 0 and tc == 0:
+            continue
+        patch_distances(buf.gb, f, f + d, tr, tc, local, cols, buf.field, dist)
+        for i in range(n_refs):
+            row = rows[first + i] + tr
+            if not f <= row < height - f:
+                continue
             for j in range(n_cols):
-                g = (i - first) * n_cols + j
-                _offer(buf, g, rows[i] + tr, cols[j] + tc, height, width, f, k,
-                       buf.dist[x + d, cols[j] + d], (tr + d) * size + tc + d)
-                _offer(buf, g, rows[i] - tr, cols[j] - tc, height, width, f, k,
-                       buf.dist[x - tr + d, cols[j] - tc + d], (d - tr) * size + d - tc)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _offer(buf, g, row, col, height, width, f, k, value, index):
-    """Offer the candidate centred at (row, col) to heap g if its patch fits."""
-    if f <= row < height - f and f <= col < width - f:
-        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], buf.count[g], k, value, index)
+                col = cols[j] + tc
+                if f <= col < width - f:
+                    g = i * n_cols + j
+                    buf.count[g] = heap_push(buf.hd[g], buf.hi[g], buf.count[g], k,
+                                             dist[i, j], o)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -193,63 +189,48 @@ def _paste(num, den, buf, g, f, d, row, col, count):
                     t += 1
 
 
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _group(inp, buf, stage, first, i, j):
+    """Gather group g of reference (rows[i], cols[j]): noisy patches into buf.y, the
+    pilot's into buf.x. Returns g, the centre and the group size."""
+    g = (i - first) * inp.cols.shape[0] + j
+    row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
+    _gather(inp.work, buf, g, stage.f, stage.d, row, col, count, buf.y)
+    _gather(inp.pilot, buf, g, stage.f, stage.d, row, col, count, buf.x)
+    return g, row, col, count
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _ridge_band(band, bands, inp, num, den, stage, buf):
-    """Stage 1: each group of the band's references combined by its own ridge weights."""
+    """Each group of the band's references, combined by the ridge weights fitted on
+    the pilot's group (on the noisy group itself in the first stage)."""
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
-    f, d = stage.f, stage.d
-    n = inp.work.shape[2] * (2 * f + 1) ** 2
+    n = inp.work.shape[2] * (2 * stage.f + 1) ** 2
     for i in range(first, last):
         for j in range(inp.cols.shape[0]):
-            g = (i - first) * inp.cols.shape[0] + j
-            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
-            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
-            ridge_group(buf.y, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq, buf.low,
-                        buf.est, buf.weights)
-            _paste(num, den, buf, g, f, d, row, col, count)
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _pilot_ridge_band(band, bands, inp, num, den, stage, buf):
-    """Later stages, ridge: the noisy group combined by weights fitted on the pilot's."""
-    first, last = bands[band, 0], bands[band, 1]
-    _match(inp, first, last, stage, buf)
-    f, d = stage.f, stage.d
-    n = inp.work.shape[2] * (2 * f + 1) ** 2
-    for i in range(first, last):
-        for j in range(inp.cols.shape[0]):
-            g = (i - first) * inp.cols.shape[0] + j
-            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
-            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
-            _gather(inp.pilot, buf, g, f, d, row, col, count, buf.x)
-            ridge_group(buf.x, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq, buf.low,
-                        buf.est, buf.weights)
-            _paste(num, den, buf, g, f, d, row, col, count)
+            g, row, col, count = _group(inp, buf, stage, first, i, j)
+            ridge_group(buf.x, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq,
+                        buf.low, buf.est, buf.weights, buf.mean)
+            _paste(num, den, buf, g, stage.f, stage.d, row, col, count)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _wiener_band(band, bands, inp, num, den, stage, buf):
-    """Later stages, Wiener: the noisy group filtered with the pilot group's covariance."""
+    """Each group of the band's references, the noisy group filtered with the pilot
+    group's covariance."""
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
-    f, d = stage.f, stage.d
-    n = inp.work.shape[2] * (2 * f + 1) ** 2
+    n = inp.work.shape[2] * (2 * stage.f + 1) ** 2
     for i in range(first, last):
         for j in range(inp.cols.shape[0]):
-            g = (i - first) * inp.cols.shape[0] + j
-            row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
-            _gather(inp.work, buf, g, f, d, row, col, count, buf.y)
-            _gather(inp.pilot, buf, g, f, d, row, col, count, buf.x)
-            if count > 1:
-                wiener_group(buf.x, buf.y, count, n, stage.c, buf.sq, buf.low, buf.mean,
-                             buf.est, buf.weights)
-            else:
-                flat_group(buf.y, count, n, buf.est, buf.weights)
-            _paste(num, den, buf, g, f, d, row, col, count)
+            g, row, col, count = _group(inp, buf, stage, first, i, j)
+            wiener_group(buf.x, buf.y, count, n, stage.c, buf.sq, buf.low, buf.mean,
+                         buf.est, buf.weights)
+            _paste(num, den, buf, g, stage.f, stage.d, row, col, count)
 
 
-KERNELS = {"ridge1": _ridge_band, "ridge": _pilot_ridge_band, "wiener": _wiener_band}
+KERNELS = {"ridge": _ridge_band, "wiener": _wiener_band}
 
 
 # --- driver ---------------------------------------------------------------------------
@@ -286,13 +267,12 @@ def _stage(work, pilot, stage, value, origin):
     den = np.zeros((height, width), np.float64)
     m = f + stage.d
     inp = Inputs(work, work if pilot is None else pilot, guide, rows, cols,
-                 half_offsets(stage.d), reflect_index(height, m), reflect_index(width, m))
-    kernel = KERNELS["ridge1" if pilot is None else value]
-    refs = band_rows(stage) // stage.stride + 2
+                 reflect_index(height, m), reflect_index(width, m))
+    kernel = KERNELS[value]
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
             run_bands(kernel, len(spans), spans, inp, num, den, stage,
-                      buffers=lambda: _buffers(stage, width, n_channels, refs * len(cols)))
+                      buffers=lambda: _buffers(stage, width, n_channels, len(cols)))
     return (num / den[..., None]).astype(np.float32)
 
 
@@ -347,7 +327,7 @@ def _prepare(info, sigma, p):
             stage = Stage(f, d, k, step, n * s2, n * s2, affine)
         else:
             stage = Stage(f, d, k, step, 0.0, beta * s2, False)
-        stages.append((stage, "ridge1" if i == 0 else p["value"]))
+        stages.append((stage, "ridge" if i == 0 else p["value"]))
     halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
     return Setup(Config(tuple(stages), (0, 0)), halo=halo)
 
