@@ -60,16 +60,15 @@ def heap_push(dist, index, count, k, d, i):
 # --- small dense systems ----------------------------------------------------------------
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def spd_inverse(a, n, low):
-    """Invert the symmetric positive definite a[:n, :n] in place (lower triangle read,
-    full inverse written); `low` is (>= n, >= n) scratch. False if a pivot is not
-    above 1e-12 of the largest diagonal value, or not finite (the system is then
-    too close to singular for float64; a is garbage)."""
+def cholesky(a, n, low):
+    """low[:n, :n] (lower triangle) = L with L L^T = a[:n, :n] (its lower triangle is
+    read). False if a pivot is not above 1e-12 of the largest diagonal value, or not
+    finite: the system is then too close to singular for float64."""
     scale = 0.0
     for j in range(n):
         scale = max(scale, a[j, j])
     tiny = 1e-12 * scale
-    for j in range(n):                        # Cholesky: low = L
+    for j in range(n):
         s = a[j, j]
         for p in range(j):
             s -= low[j, p] * low[j, p]
@@ -82,20 +81,43 @@ def spd_inverse(a, n, low):
             for p in range(j):
                 s -= low[i, p] * low[j, p]
             low[i, j] = s / ljj
-    for j in range(n):                        # low = L^-1 (lower), in place by columns
-        low[j, j] = 1.0 / low[j, j]
+    return True
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def cholesky_solve(low, n, b, m):
+    """b[:n, :m] = (L L^T)^-1 b, L in `low`: forward then back substitution, each step
+    a whole-row update of b (m right-hand sides at once: it vectorises)."""
+    for j in range(n):
+        row = b[j, :m]
+        for p in range(j):
+            lp, src = low[j, p], b[p, :m]
+            for q in range(m):
+                row[q] -= lp * src[q]
+        inv = 1.0 / low[j, j]
+        for q in range(m):
+            row[q] *= inv
+    for j in range(n - 1, -1, -1):
+        row = b[j, :m]
         for i in range(j + 1, n):
-            s = 0.0
-            for p in range(j, i):
-                s -= low[i, p] * low[p, j]
-            low[i, j] = s / low[i, i]
-    for i in range(n):                        # a = L^-T L^-1
-        for j in range(i + 1):
-            s = 0.0
-            for p in range(i, n):
-                s += low[p, i] * low[p, j]
-            a[i, j] = s
-            a[j, i] = s
+            li, src = low[i, j], b[i, :m]
+            for q in range(m):
+                row[q] -= li * src[q]
+        inv = 1.0 / low[j, j]
+        for q in range(m):
+            row[q] *= inv
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def spd_inverse(a, n, low):
+    """Invert the symmetric positive definite a[:n, :n] in place (its lower triangle
+    is read); `low`: (>= n, >= n) scratch. False as :func:`cholesky` (a unchanged)."""
+    if not cholesky(a, n, low):
+        return False
+    for i in range(n):
+        for j in range(n):
+            a[i, j] = 1.0 if i == j else 0.0
+    cholesky_solve(low, n, a, n)
     return True
 
 
@@ -185,8 +207,9 @@ def _affine(inverse, k, r):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def wiener_group(x, y, k, n, b, cov, low, mean, est, weights):
-    """est[:k] = mu + (y - mu)(I - b A^-1), A = C_x + b I with C_x the covariance of the
-    pilot group x (1/k) and mu the mean of y; every weight 1. `cov`, `low`: (>= n,
+    """est[:k] = mu + (y - mu)(I - b A^-1) = y - b (y - mu) A^-1, A = C_x + b I with
+    C_x the covariance of the pilot group x (1/k) and mu the mean of y (solved by
+    Cholesky, no inverse formed); every weight 1. `cov`, `low`: (>= n,
     >= n) float64; `mean`: (>= n) float64 scratch. A group of one is kept as is."""
     if k < 2:
         flat_group(y, k, n, est, weights, mean)
@@ -207,20 +230,17 @@ def wiener_group(x, y, k, n, b, cov, low, mean, est, weights):
         for t in range(s_ + 1):
             cov[s_, t] /= k
         cov[s_, s_] += b
-    if not spd_inverse(cov, n, low):
+    if not cholesky(cov, n, low):
         flat_group(y, k, n, est, weights, mean)
         return
     _column_means(y, k, n, mean)
-    for s_ in range(n):                       # low: I - b A^-1
+    rt = cov                                  # (n, k): (y - mu)^T, then A^-1 (y - mu)^T
+    for i in range(k):
         for t in range(n):
-            low[s_, t] = (1.0 if s_ == t else 0.0) - b * cov[s_, t]
+            rt[t, i] = y[i, t] - mean[t]
+    cholesky_solve(low, n, rt, k)
     for i in range(k):
         row = est[i]
         for t in range(n):
-            row[t] = mean[t]
-        for s_ in range(n):
-            centred = np.float32(y[i, s_] - mean[s_])
-            lr = low[s_]
-            for t in range(n):
-                row[t] += centred * np.float32(lr[t])
+            row[t] = y[i, t] - np.float32(b * rt[t, i])
     weights[:k] = 1.0

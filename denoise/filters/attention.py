@@ -157,36 +157,34 @@ def _members(buf, g, d, row, col, i):
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _gather(image, buf, g, f, d, row, col, count, out):
-    """out[i] = the patch (all channels, row-major) of member i of reference g."""
-    p, n_channels = 2 * f + 1, image.shape[2]
+    """out[i] = the patch (all channels, row-major) of member i of reference g: p
+    contiguous runs of p C values."""
+    p, width, n_channels = 2 * f + 1, image.shape[1], image.shape[2]
+    span, flat = p * n_channels, image.reshape(-1)
     for i in range(count):
         r, c = _members(buf, g, d, row, col, i)
         dst = out[i]
-        t = 0
         for a in range(p):
-            src = image[r - f + a, c - f:c + f + 1]
-            for b in range(p):
-                for ch in range(n_channels):
-                    dst[t] = src[b, ch]
-                    t += 1
+            base, at = ((r - f + a) * width + c - f) * n_channels, a * span
+            for q in range(span):
+                dst[at + q] = flat[base + q]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _paste(num, den, buf, g, f, d, row, col, count):
     """Add each member's estimate, times its weight, where its patch lies."""
-    p, n_channels = 2 * f + 1, num.shape[2]
+    p, width, n_channels = 2 * f + 1, num.shape[1], num.shape[2]
+    span, flat = p * n_channels, num.reshape(-1)
     for i in range(count):
         r, c = _members(buf, g, d, row, col, i)
-        w = buf.weights[i]
-        src = buf.est[i]
-        t = 0
+        w, src = buf.weights[i], buf.est[i]
         for a in range(p):
-            nrow, drow = num[r - f + a], den[r - f + a]
-            for b in range(p):
-                drow[c - f + b] += w
-                for ch in range(n_channels):
-                    nrow[c - f + b, ch] += w * src[t]
-                    t += 1
+            base, at = ((r - f + a) * width + c - f) * n_channels, a * span
+            for q in range(span):
+                flat[base + q] += w * src[at + q]
+            weight = den[r - f + a]
+            for q in range(c - f, c + f + 1):
+                weight[q] += w
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
