@@ -177,14 +177,16 @@ def _grid(n, f, stride, origin):
 
 
 def attention_stage(work, pilot, stage, value, origin=(0, 0)):
-    """One stage of attention by brute force: every candidate's patch distance
-    computed directly, groups by a stable sort, the weights by numpy solves."""
+    """One stage of attention by brute force on `work` (H, W, C) as given (color
+    already in luma / chroma): every candidate's patch distance on channel 0 of
+    the pilot computed directly, groups by a stable sort, each channel's weights
+    by numpy solves."""
     height, width, n_channels = work.shape
     f, d, k = stage.f, stage.d, stage.k
     source = work if pilot is None else pilot
-    guide = source.astype(np.float64).mean(axis=2)
+    guide = source[..., 0].astype(np.float64)
     num = np.zeros(work.shape)
-    den = np.zeros((height, width))
+    den = np.zeros(work.shape)
 
     def patch(image, r, c):
         return image[r - f:r + f + 1, c - f:c + f + 1].astype(np.float64).ravel()
@@ -198,15 +200,15 @@ def attention_stage(work, pilot, stage, value, origin=(0, 0)):
                     for r, c in cands]
             members = [(row, col)] + [cands[i] for i in np.argsort(dist, kind="stable")]
             members = members[:k]
-            y = np.array([patch(work, r, c) for r, c in members])
-            x = np.array([patch(source, r, c) for r, c in members])
-            est, weights = (ridge(y if pilot is None else x, y, stage) if value != "wiener"
-                            else wiener(x, y, stage.c))
-            for (r, c), e, w in zip(members, est, weights):
-                num[r - f:r + f + 1, c - f:c + f + 1] += w * e.reshape(2 * f + 1, -1,
-                                                                        n_channels)
-                den[r - f:r + f + 1, c - f:c + f + 1] += w
-    return num / den[..., None]
+            for ch in range(n_channels):
+                y = np.array([patch(work[..., ch], r, c) for r, c in members])
+                x = np.array([patch(source[..., ch], r, c) for r, c in members])
+                est, weights = (ridge(x, y, stage) if value != "wiener"
+                                else wiener(x, y, stage.c))
+                for (r, c), e, w in zip(members, est, weights):
+                    num[r - f:r + f + 1, c - f:c + f + 1, ch] += w * e.reshape(2 * f + 1, -1)
+                    den[r - f:r + f + 1, c - f:c + f + 1, ch] += w
+    return num / den
 
 
 def ridge(m, y, stage):

@@ -13,8 +13,10 @@ the estimates covering it (weights from the group's variance reduction).
   filter ``m + (Y - m)(I - s^2 (C_X + s^2 I)^-1)`` (NL-Bayes step 2) or the ridge
   ``Theta = I - n s^2 (X X^T + n s^2 I)^-1`` (NL-Ridge step 2), the cheaper side.
 
-Color images are matched on the mean of their channels and every group covers
-all channels jointly (n = C p^2). References lie on a grid of the given stride
+Color images are turned into orthonormal luma and chroma (the noise stays white,
+with the same sigma), matched on luma, and each channel of a group is combined
+by its own weights (n = p^2): chroma, smooth in natural images, is averaged far
+more than luma. References lie on a grid of the given stride
 (plus the last row and column) anchored at the frame's origin, so a tile of a
 larger image, given its place (:func:`locate`), meets the same references.
 """
@@ -93,9 +95,9 @@ def band_rows(stage):
     return -(-rows // stage.stride) * stage.stride
 
 
-def _buffers(stage, width, n_channels, n_cols):
+def _buffers(stage, width, n_cols):
     f, d, k = stage.f, stage.d, stage.k
-    n = n_channels * (2 * f + 1) ** 2
+    n = (2 * f + 1) ** 2
     rows, side = band_rows(stage), max(k, n)
     refs = rows // stage.stride + 2
     return Buffers(np.empty((1, rows + 2 * (f + d), width + 2 * (f + d)), np.float32),
@@ -156,76 +158,72 @@ def _members(buf, g, d, row, col, i):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(image, buf, g, f, d, row, col, count, out):
-    """out[i] = the patch (all channels, row-major) of member i of reference g: p
-    contiguous runs of p C values."""
+def _gather(image, ch, buf, g, f, d, row, col, count, out):
+    """out[i] = channel `ch` of the patch (row-major) of member i of reference g."""
     p, width, n_channels = 2 * f + 1, image.shape[1], image.shape[2]
-    span, flat = p * n_channels, image.reshape(-1)
+    flat = image.reshape(-1)
     for i in range(count):
         r, c = _members(buf, g, d, row, col, i)
         dst = out[i]
         for a in range(p):
-            base, at = ((r - f + a) * width + c - f) * n_channels, a * span
-            for q in range(span):
-                dst[at + q] = flat[base + q]
+            base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
+            for q in range(p):
+                dst[at + q] = flat[base + q * n_channels]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _paste(num, den, buf, g, f, d, row, col, count):
-    """Add each member's estimate, times its weight, where its patch lies."""
+def _paste(num, den, ch, buf, g, f, d, row, col, count):
+    """Add each member's estimate of channel `ch`, times its weight, where its patch
+    lies."""
     p, width, n_channels = 2 * f + 1, num.shape[1], num.shape[2]
-    span, flat = p * n_channels, num.reshape(-1)
+    flat, flat_den = num.reshape(-1), den.reshape(-1)
     for i in range(count):
         r, c = _members(buf, g, d, row, col, i)
         w, src = buf.weights[i], buf.est[i]
         for a in range(p):
-            base, at = ((r - f + a) * width + c - f) * n_channels, a * span
-            for q in range(span):
-                flat[base + q] += w * src[at + q]
-            weight = den[r - f + a]
-            for q in range(c - f, c + f + 1):
-                weight[q] += w
+            base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
+            for q in range(p):
+                flat[base + q * n_channels] += w * src[at + q]
+                flat_den[base + q * n_channels] += w
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _group(inp, buf, stage, first, i, j):
-    """Gather group g of reference (rows[i], cols[j]): noisy patches into buf.y, the
-    pilot's into buf.x. Returns g, the centre and the group size."""
-    g = (i - first) * inp.cols.shape[0] + j
-    row, col, count = inp.rows[i], inp.cols[j], buf.count[g]
-    _gather(inp.work, buf, g, stage.f, stage.d, row, col, count, buf.y)
-    _gather(inp.pilot, buf, g, stage.f, stage.d, row, col, count, buf.x)
-    return g, row, col, count
+def _group(inp, buf, stage, ch, g, row, col, count):
+    """Gather channel `ch` of group g: noisy patches into buf.y, the pilot's into buf.x."""
+    _gather(inp.work, ch, buf, g, stage.f, stage.d, row, col, count, buf.y)
+    _gather(inp.pilot, ch, buf, g, stage.f, stage.d, row, col, count, buf.x)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _ridge_band(band, bands, inp, num, den, stage, buf):
-    """Each group of the band's references, combined by the ridge weights fitted on
-    the pilot's group (on the noisy group itself in the first stage)."""
+    """Each group of the band's references, channel by channel, combined by the ridge
+    weights fitted on the pilot's group (the noisy group itself in the first stage)."""
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
-    n = inp.work.shape[2] * (2 * stage.f + 1) ** 2
-    for i in range(first, last):
-        for j in range(inp.cols.shape[0]):
-            g, row, col, count = _group(inp, buf, stage, first, i, j)
+    n, n_cols = (2 * stage.f + 1) ** 2, inp.cols.shape[0]
+    for g in range((last - first) * n_cols):
+        row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
+        for ch in range(inp.work.shape[2]):
+            _group(inp, buf, stage, ch, g, row, col, count)
             ridge_group(buf.x, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq,
                         buf.low, buf.est, buf.weights, buf.mean)
-            _paste(num, den, buf, g, stage.f, stage.d, row, col, count)
+            _paste(num, den, ch, buf, g, stage.f, stage.d, row, col, count)
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _wiener_band(band, bands, inp, num, den, stage, buf):
-    """Each group of the band's references, the noisy group filtered with the pilot
-    group's covariance."""
+    """Each group of the band's references, channel by channel, the noisy group
+    filtered with the pilot group's covariance."""
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
-    n = inp.work.shape[2] * (2 * stage.f + 1) ** 2
-    for i in range(first, last):
-        for j in range(inp.cols.shape[0]):
-            g, row, col, count = _group(inp, buf, stage, first, i, j)
+    n, n_cols = (2 * stage.f + 1) ** 2, inp.cols.shape[0]
+    for g in range((last - first) * n_cols):
+        row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
+        for ch in range(inp.work.shape[2]):
+            _group(inp, buf, stage, ch, g, row, col, count)
             wiener_group(buf.x, buf.y, count, n, stage.c, buf.sq, buf.low, buf.mean,
                          buf.est, buf.weights)
-            _paste(num, den, buf, g, stage.f, stage.d, row, col, count)
+            _paste(num, den, ch, buf, g, stage.f, stage.d, row, col, count)
 
 
 KERNELS = {"ridge": _ridge_band, "wiener": _wiener_band}
@@ -257,12 +255,11 @@ def _stage(work, pilot, stage, value, origin):
     height, width, n_channels = work.shape
     f = min(stage.f, (min(height, width) - 1) // 2)
     stage = stage._replace(f=f, k=min(stage.k, (2 * stage.d + 1) ** 2))
-    guide = np.ascontiguousarray((work if pilot is None else pilot).mean(axis=2,
-                                                                        keepdims=True))
+    guide = np.ascontiguousarray((work if pilot is None else pilot)[..., :1])
     rows = grid(height, f, stage.stride, origin[0])
     cols = grid(width, f, stage.stride, origin[1])
     num = np.zeros(work.shape, np.float64)
-    den = np.zeros((height, width), np.float64)
+    den = np.zeros(work.shape, np.float64)
     m = f + stage.d
     inp = Inputs(work, work if pilot is None else pilot, guide, rows, cols,
                  reflect_index(height, m), reflect_index(width, m))
@@ -270,15 +267,23 @@ def _stage(work, pilot, stage, value, origin):
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
             run_bands(kernel, len(spans), spans, inp, num, den, stage,
-                      buffers=lambda: _buffers(stage, width, n_channels, len(cols)))
-    return (num / den[..., None]).astype(np.float32)
+                      buffers=lambda: _buffers(stage, width, len(cols)))
+    return (num / den).astype(np.float32)
+
+
+#: Orthonormal luma / chroma (NL-Bayes): white noise stays white with the same sigma
+#: in every channel, and luma, the first, is what is matched.
+YUV = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt([[3], [2], [1.5]])
 
 
 def _apply(work, plan):
+    color = work.shape[2] == 3
+    if color:
+        work = np.ascontiguousarray(work @ YUV.T.astype(np.float32))
     estimate = None
     for stage, value in plan.config.stages:
         estimate = _stage(work, estimate, stage, value, plan.config.origin)
-    return estimate
+    return np.ascontiguousarray(estimate @ YUV.astype(np.float32)) if color else estimate
 
 
 # --- the method -----------------------------------------------------------------------
@@ -288,7 +293,7 @@ def _rule(info, sigma, values):
     value map: Wiener when a patch has fewer values than the group, else ridge."""
     derived = {}
     if values["value"] is None and values["patch2"] is not None:
-        n = info.channels * values["patch2"] ** 2
+        n = values["patch2"] ** 2
         derived["value"] = "wiener" if n < (values["group2"] or 0) else "ridge"
     if sigma is not None:
         sigma255 = sigma * 255.0 / info.data_range
@@ -318,7 +323,7 @@ def _prepare(info, sigma, p):
     stages = []
     for i in range(n_stages):
         f, k, step = sizes[min(i, 1)]
-        n = info.channels * (2 * f + 1) ** 2
+        n = (2 * f + 1) ** 2
         if i == 0:
             stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine)
         elif p["value"] == "ridge":
@@ -347,8 +352,8 @@ def attention(image, *, sigma: float | None = None, stages: int = 2,
     ----------
     image : ndarray, shape (H, W) or (H, W, C)
         uint8, uint16, float16, float32 or float64; C = 2 or 4 carries alpha,
-        which is returned untouched. Color patches are matched on the mean of
-        the channels and combined jointly.
+        which is returned untouched. Color is matched on luma; each luma and
+        chroma channel of a group gets its own weights.
     sigma : float
         Noise standard deviation in the image's units (0-255 for uint8, 0-65535
         for uint16, data units for float). Required: the weights are fitted to it.
@@ -371,7 +376,7 @@ def attention(image, *, sigma: float | None = None, stages: int = 2,
         Group size in the later stages.
     stride2 : int, default 6
         Reference grid step in the later stages.
-    value : str, default "wiener" if a patch has fewer values than the group
+    value : str, default "wiener" if a patch (one channel) has fewer values than the group
         Later stages' value map: "wiener" (empirical Wiener with the pilot's
         covariance, NL-Bayes) or "ridge" (k x k ridge on the pilot, NL-Ridge).
     affine : bool, default True
