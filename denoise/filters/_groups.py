@@ -25,7 +25,7 @@ from .._config import FASTMATH
 
 # --- top-k selection --------------------------------------------------------------------
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def heap_push(dist, index, count, k, d, i):
     """Offer candidate (d, i) to the max-heap of the k smallest distances held in
     dist[:count], index[:count]; returns the new count. A candidate that only ties

@@ -50,6 +50,7 @@ class Stage(NamedTuple):
     lam: float             # ridge: added to the Gram matrix's diagonal
     c: float               # ridge: Theta = I - c (Gram + lam I)^-1; Wiener: b = c
     affine: bool           # ridge: rows of Theta sum to one
+    wiener: bool           # the value map: Wiener (c = b) instead of ridge
 
 
 class Config(NamedTuple):
@@ -149,21 +150,23 @@ def _match(inp, first, last, stage, buf):
                                              dist[i, j], o)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _members(buf, g, d, row, col, i):
-    """Centre (row, col) of member i of reference g at (row, col)."""
-    o = buf.hi[g, i]
+@njit(cache=True, nogil=True)
+def _member(index, d, row, col, i):
+    """Centre of member i of the reference at (row, col): `index` holds the members'
+    window offsets."""
+    o = index[i]
     size = 2 * d + 1
     return row + o // size - d, col + o % size - d
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(image, ch, buf, g, f, d, row, col, count, out):
-    """out[i] = channel `ch` of the patch (row-major) of member i of reference g."""
+def _gather(image, ch, index, count, f, d, row, col, out):
+    """out[i] = channel `ch` of the patch (row-major) of member i of the reference at
+    (row, col)."""
     p, width, n_channels = 2 * f + 1, image.shape[1], image.shape[2]
     flat = image.reshape(-1)
     for i in range(count):
-        r, c = _members(buf, g, d, row, col, i)
+        r, c = _member(index, d, row, col, i)
         dst = out[i]
         for a in range(p):
             base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
@@ -172,14 +175,14 @@ def _gather(image, ch, buf, g, f, d, row, col, count, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _paste(num, den, ch, buf, g, f, d, row, col, count):
+def _paste(num, den, ch, index, count, f, d, row, col, est, weights):
     """Add each member's estimate of channel `ch`, times its weight, where its patch
     lies."""
     p, width, n_channels = 2 * f + 1, num.shape[1], num.shape[2]
     flat, flat_den = num.reshape(-1), den.reshape(-1)
     for i in range(count):
-        r, c = _members(buf, g, d, row, col, i)
-        w, src = buf.weights[i], buf.est[i]
+        r, c = _member(index, d, row, col, i)
+        w, src = weights[i], est[i]
         for a in range(p):
             base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
             for q in range(p):
@@ -187,46 +190,31 @@ def _paste(num, den, ch, buf, g, f, d, row, col, count):
                 flat_den[base + q * n_channels] += w
 
 
-@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
-def _group(inp, buf, stage, ch, g, row, col, count):
-    """Gather channel `ch` of group g: noisy patches into buf.y, the pilot's into buf.x."""
-    _gather(inp.work, ch, buf, g, stage.f, stage.d, row, col, count, buf.y)
-    _gather(inp.pilot, ch, buf, g, stage.f, stage.d, row, col, count, buf.x)
-
-
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _ridge_band(band, bands, inp, num, den, stage, buf):
-    """Each group of the band's references, channel by channel, combined by the ridge
-    weights fitted on the pilot's group (the noisy group itself in the first stage)."""
+def _band(band, bands, inp, num, den, stage, buf):
+    """Each group of the band's references, channel by channel: the noisy group
+    combined by ridge weights fitted on the pilot's group (the noisy group itself in
+    the first stage), or filtered with the pilot group's covariance (Wiener).
+
+    One kernel for both value maps: a kernel compiles its whole call tree again,
+    matching included, so a second one would cost about 3 s more at first use.
+    """
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
-    n, n_cols = (2 * stage.f + 1) ** 2, inp.cols.shape[0]
+    f, d, n_cols = stage.f, stage.d, inp.cols.shape[0]
     for g in range((last - first) * n_cols):
         row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
         for ch in range(inp.work.shape[2]):
-            _group(inp, buf, stage, ch, g, row, col, count)
-            ridge_group(buf.x, buf.y, count, n, stage.lam, stage.c, stage.affine, buf.sq,
-                        buf.low, buf.est, buf.weights, buf.mean)
-            _paste(num, den, ch, buf, g, stage.f, stage.d, row, col, count)
+            _gather(inp.work, ch, buf.hi[g], count, f, d, row, col, buf.y)
+            _gather(inp.pilot, ch, buf.hi[g], count, f, d, row, col, buf.x)
+            if stage.wiener:
+                wiener_group(buf.x, buf.y, count, (2 * f + 1) ** 2, stage.c, buf.sq,
+                             buf.low, buf.mean, buf.est, buf.weights)
+            else:
+                ridge_group(buf.x, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
+                            stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
+            _paste(num, den, ch, buf.hi[g], count, f, d, row, col, buf.est, buf.weights)
 
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _wiener_band(band, bands, inp, num, den, stage, buf):
-    """Each group of the band's references, channel by channel, the noisy group
-    filtered with the pilot group's covariance."""
-    first, last = bands[band, 0], bands[band, 1]
-    _match(inp, first, last, stage, buf)
-    n, n_cols = (2 * stage.f + 1) ** 2, inp.cols.shape[0]
-    for g in range((last - first) * n_cols):
-        row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
-        for ch in range(inp.work.shape[2]):
-            _group(inp, buf, stage, ch, g, row, col, count)
-            wiener_group(buf.x, buf.y, count, n, stage.c, buf.sq, buf.low, buf.mean,
-                         buf.est, buf.weights)
-            _paste(num, den, ch, buf, g, stage.f, stage.d, row, col, count)
-
-
-KERNELS = {"ridge": _ridge_band, "wiener": _wiener_band}
 
 
 # --- driver ---------------------------------------------------------------------------
@@ -251,7 +239,7 @@ def _bands(rows, stage, origin):
     return parities
 
 
-def _stage(work, pilot, stage, value, origin):
+def _stage(work, pilot, stage, origin):
     height, width, n_channels = work.shape
     f = min(stage.f, (min(height, width) - 1) // 2)
     stage = stage._replace(f=f, k=min(stage.k, (2 * stage.d + 1) ** 2))
@@ -263,10 +251,9 @@ def _stage(work, pilot, stage, value, origin):
     m = f + stage.d
     inp = Inputs(work, work if pilot is None else pilot, guide, rows, cols,
                  reflect_index(height, m), reflect_index(width, m))
-    kernel = KERNELS[value]
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
-            run_bands(kernel, len(spans), spans, inp, num, den, stage,
+            run_bands(_band, len(spans), spans, inp, num, den, stage,
                       buffers=lambda: _buffers(stage, width, len(cols)))
     return (num / den).astype(np.float32)
 
@@ -281,8 +268,8 @@ def _apply(work, plan):
     if color:
         work = np.ascontiguousarray(work @ YUV.T.astype(np.float32))
     estimate = None
-    for stage, value in plan.config.stages:
-        estimate = _stage(work, estimate, stage, value, plan.config.origin)
+    for stage, _ in plan.config.stages:
+        estimate = _stage(work, estimate, stage, plan.config.origin)
     return np.ascontiguousarray(estimate @ YUV.astype(np.float32)) if color else estimate
 
 
@@ -325,11 +312,11 @@ def _prepare(info, sigma, p):
         f, k, step = sizes[min(i, 1)]
         n = (2 * f + 1) ** 2
         if i == 0:
-            stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine)
+            stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine, False)
         elif p["value"] == "ridge":
-            stage = Stage(f, d, k, step, n * s2, n * s2, affine)
+            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False)
         else:
-            stage = Stage(f, d, k, step, 0.0, beta * s2, False)
+            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True)
         stages.append((stage, "ridge" if i == 0 else p["value"]))
     halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
     return Setup(Config(tuple(stages), (0, 0)), halo=halo)
