@@ -76,10 +76,13 @@ bench: install-test
 	@echo "== First run: cold and warm denoise run per method, in fresh processes"
 	@echo "python benchmarks/first_run.py --dataset $(DATASETS)/Set12 --color $(DATASETS)/CBSD68 --output $(REPORT)/first_run.md" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/first_run.py --dataset $(DATASETS)/Set12 --color $(DATASETS)/CBSD68 --output $(REPORT)/first_run.md
+	@echo "== attention: what each idea is worth (ablation at sigma 25)"
+	@echo "python benchmarks/attention_ablation.py --dataset $(DATASETS)/Set12 --dataset $(DATASETS)/BSD68 --output $(REPORT)/attention_ablation.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/attention_ablation.py --dataset $(DATASETS)/Set12 --dataset $(DATASETS)/BSD68 --output $(REPORT)/attention_ablation.md
 	@echo "== Median family: speed against SciPy and OpenCV, impulse and mixed noise"
 	@echo "python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md" >> $(REPORT)/commands.txt
 	cache=$$(mktemp -d) && NUMBA_CACHE_DIR=$$cache $(BIN)/python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md; rc=$$?; rm -rf $$cache; exit $$rc
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/first_run.md --output BENCHMARKS.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

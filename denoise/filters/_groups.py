@@ -88,24 +88,21 @@ def cholesky(a, n, low):
 def cholesky_solve(low, n, b, m):
     """b[:n, :m] = (L L^T)^-1 b, L in `low`: forward then back substitution, each step
     a whole-row update of b (m right-hand sides at once: it vectorises)."""
-    for j in range(n):
-        row = b[j, :m]
+    for j in range(n):                        # L z = b
         for p in range(j):
-            lp, src = low[j, p], b[p, :m]
-            for q in range(m):
-                row[q] -= lp * src[q]
-        inv = 1.0 / low[j, j]
-        for q in range(m):
-            row[q] *= inv
-    for j in range(n - 1, -1, -1):
-        row = b[j, :m]
+            _subtract(b[j, :m], low[j, p], b[p, :m])
+        b[j, :m] *= 1.0 / low[j, j]
+    for j in range(n - 1, -1, -1):            # L^T x = z
         for i in range(j + 1, n):
-            li, src = low[i, j], b[i, :m]
-            for q in range(m):
-                row[q] -= li * src[q]
-        inv = 1.0 / low[j, j]
-        for q in range(m):
-            row[q] *= inv
+            _subtract(b[j, :m], low[i, j], b[i, :m])
+        b[j, :m] *= 1.0 / low[j, j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _subtract(row, coefficient, src):
+    """row -= coefficient * src."""
+    for q in range(row.shape[0]):
+        row[q] -= coefficient * src[q]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)

@@ -162,6 +162,22 @@ def field_scratch(pw, width):
     return np.empty((2 * pw.f + 3, width + pw.d + 2 * pw.f), np.float32)
 
 
+@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
+def _squared_differences(pb, row, col, tr, tc, out):
+    """out[c] = sum over channels of (pb[ch, row, col + c] - pb[ch, row + tr, col + tc + c])^2
+    for c < len(out): one row of the squared-difference image of offset t."""
+    n = out.shape[0]
+    for ch in range(pb.shape[0]):
+        a = pb[ch, row, col:col + n]
+        b = pb[ch, row + tr, col + tc:col + tc + n]
+        if ch == 0:
+            for c in range(n):
+                out[c] = (a[c] - b[c]) * (a[c] - b[c])
+        else:
+            for c in range(n):
+                out[c] += (a[c] - b[c]) * (a[c] - b[c])
+
+
 @njit(cache=True, nogil=True, fastmath=EXACT)
 def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
     """wt[p_r + d, p_c + d] = w(p, p + t), t = (tr, tc) with tc >= 0, for every p with
@@ -184,15 +200,7 @@ def weight_field(pb, pw, tr, tc, n_rows, wt, scratch, dist):
     scale, offset, zero = pw.scale, pw.offset, np.float32(0.0)
     for r in range(rlo - f, rhi + f):
         dr = scratch[(r - rlo + f) % k, :n_cs]
-        for ch in range(pb.shape[0]):
-            a = pb[ch, r + m, c0:c0 + n_cs]
-            b = pb[ch, r + m + tr, c0 + tc:c0 + tc + n_cs]
-            if ch == 0:
-                for c in range(n_cs):
-                    dr[c] = (a[c] - b[c]) * (a[c] - b[c])
-            else:
-                for c in range(n_cs):
-                    dr[c] += (a[c] - b[c]) * (a[c] - b[c])
+        _squared_differences(pb, r + m, c0, tr, tc, dr)
         pr = r - f
         if pr < rlo:
             continue
@@ -234,16 +242,7 @@ def patch_distances(pb, f, m, tr, tc, rows, cols, scratch, out):
         x = rows[i]
         following = max(following, x - f)
         while following <= x + f:
-            dr = scratch[following % k]
-            for ch in range(pb.shape[0]):
-                a = pb[ch, following + m, m:m + width]
-                b = pb[ch, following + m + tr, m + tc:m + tc + width]
-                if ch == 0:
-                    for c in range(width):
-                        dr[c] = (a[c] - b[c]) * (a[c] - b[c])
-                else:
-                    for c in range(width):
-                        dr[c] += (a[c] - b[c]) * (a[c] - b[c])
+            _squared_differences(pb, following + m, m, tr, tc, scratch[following % k, :width])
             following += 1
         vs = scratch[x % k]
         if f > 0:
