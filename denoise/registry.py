@@ -38,7 +38,7 @@ from typing import Any, Callable, Optional
 
 from ._image import ImageInfo, from_working, map_planes, to_working
 from ._validate import check_positive
-from .errors import InvalidParameterError, MissingSigmaError, UnknownFilterError
+from .errors import DenoiseError, InvalidParameterError, MissingSigmaError, UnknownFilterError
 
 REGISTRY: dict = {}
 REFERENCE_PREFIX = "ref:"
@@ -102,6 +102,7 @@ class FilterSpec:
     rule: Optional[Callable] = None    # rule(info, sigma, values) -> {name: derived value}
     fit: Optional[Callable] = None     # fit(work, plan) -> plan with its statistics fixed
     locate: Optional[Callable] = None  # locate(plan, row, col) -> plan for a part at (row, col)
+    sigma_required: bool = False       # sigma is used whatever the parameters
     native: bool = False       # apply runs on planes in the image's own dtype
 
     @property
@@ -128,6 +129,10 @@ class FilterSpec:
         """
         if sigma is not None:
             check_positive("sigma", sigma)
+        elif self.sigma_required:
+            raise MissingSigmaError(
+                f"{self.name} needs the noise level, whatever its parameters: give sigma "
+                f"(--sigma VALUE, in the image's units)")
         values = dict(self.defaults)
         for key, value in (given or {}).items():
             if key not in values:
@@ -170,16 +175,19 @@ class FilterSpec:
         return from_working(self.apply(work, plan), layout)
 
     def needs_sigma(self, info=None, given=None):
-        """True if, with `given` parameters, the method cannot be planned without sigma."""
+        """True if, with `given` parameters, the method cannot be planned without sigma
+        (a parameter derived from it, or a method that always uses it). Never filters."""
         try:
-            self.resolve(info or ImageInfo.typical(), None, given)
+            self.plan(info or ImageInfo.typical(), None, **(given or {}))
         except MissingSigmaError:
             return True
+        except DenoiseError:
+            return False
         return False
 
 
 def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, native=False,
-             family=None, available=True):
+             family=None, available=True, sigma_required=False):
     """Make the decorated stub a method: its signature and docstring define it.
 
     Returns the public function ``f(image, *, sigma=None, **params)``, which plans
@@ -203,7 +211,7 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, nat
         spec = FilterSpec(name=key, func=method, summary=doc.splitlines()[0] if doc else "",
                           reference=_section(doc, "References"), family=family or key,
                           prepare=prepare, apply=apply, rule=rule, fit=fit, locate=locate,
-                          native=native)
+                          native=native, sigma_required=sigma_required)
         if available:
             if key in REGISTRY:
                 raise RuntimeError(f"method {key!r} is registered twice")

@@ -138,5 +138,5 @@ def test_images_smaller_than_a_patch():
 
 def test_sigma_is_required():
     from denoise import MissingSigmaError
-    with pytest.raises(MissingSigmaError, match="noise level"):
+    with pytest.raises(MissingSigmaError, match="noise level, whatever its parameters"):
         attention(np.zeros((8, 8), np.uint8), patch=5, group=8)

@@ -235,3 +235,14 @@ def test_noise_defaults_per_kind(runner, images, tmp_path):
     assert np.isin(speckled, (0, 255)).mean() < 0.05           # not saturated
     bad = invoke(runner, "noise", images / "a.png", "-o", tmp_path / "x.png", "--density", "0.2")
     assert bad.exit_code == 2 and "density applies to mixed" in bad.stderr
+
+
+def test_methods_says_when_sigma_is_always_needed(runner):
+    """nlm needs sigma only for the parameters it derives from it; attention fits its
+    weights to sigma whatever the parameters; median never needs it."""
+    def text(name):
+        return runner.invoke(main, ["methods", name]).output
+
+    assert "unless its sigma-derived parameters are given" in text("nlm")
+    assert "whatever the parameters" in text("attention")
+    assert "Needs --sigma" not in text("median")

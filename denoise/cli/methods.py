@@ -64,8 +64,20 @@ def describe(spec, sigma, channels, dtype):
     except DenoiseError as exc:
         lines.append(f"  (cannot be planned: {exc})")
     if spec.needs_sigma(info):
-        lines += ["", "Needs --sigma (the noise level) unless its sigma-derived "
-                      "parameters are given."]
+        always = spec.needs_sigma(info, _all_values(spec, info, shown))
+        lines += ["", "Needs --sigma (the noise level), whatever the parameters." if always
+                  else "Needs --sigma (the noise level) unless its sigma-derived "
+                       "parameters are given."]
     if spec.reference:
         lines += ["", "Reference:", *("  " + line for line in spec.reference.splitlines())]
     return "\n".join(lines)
+
+
+def _all_values(spec, info, sigma):
+    """Every parameter's value at `sigma` ({} if it cannot be resolved)."""
+    from ..errors import DenoiseError
+
+    try:
+        return spec.resolve(info, sigma)
+    except DenoiseError:
+        return {}

@@ -28,7 +28,7 @@ from numba import njit
 
 from .._config import FASTMATH, run_bands
 from .._validate import check_bool, check_int, check_positive
-from ..errors import InvalidParameterError, MissingSigmaError
+from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from ._groups import heap_push, ridge_group, wiener_group
 from ._weights import EXACT, distance_scratch, pad_band, patch_distances, reflect_index
@@ -303,9 +303,6 @@ def _prepare(info, sigma, p):
     if p["value"] not in VALUES:
         raise InvalidParameterError(
             f"value must be one of {', '.join(VALUES)}, got {p['value']!r}")
-    if sigma is None:
-        raise MissingSigmaError("attention needs the noise level to fit its weights: give "
-                                "sigma (--sigma VALUE, in the image's units)")
     s2 = (sigma / info.data_range) ** 2
     stages = []
     for i in range(n_stages):
@@ -327,7 +324,7 @@ def _locate(plan, row, col):
     return dataclasses.replace(plan, config=plan.config._replace(origin=(r + row, c + col)))
 
 
-@register(rule=_rule, prepare=_prepare, apply=_apply, locate=_locate)
+@register(rule=_rule, prepare=_prepare, apply=_apply, locate=_locate, sigma_required=True)
 def attention(image, *, sigma: float | None = None, stages: int = 2,
               patch: int | None = None, group: int | None = None, stride: int = 4,
               search: int = 18, patch2: int = 7, group2: int = 64, stride2: int = 6,
