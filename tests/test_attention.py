@@ -140,3 +140,35 @@ def test_sigma_is_required():
     from denoise import MissingSigmaError
     with pytest.raises(MissingSigmaError, match="noise level, whatever its parameters"):
         attention(np.zeros((8, 8), np.uint8), patch=5, group=8)
+
+
+def test_patch_distances_are_the_direct_sums_and_do_not_depend_on_the_band():
+    """The distances at the references equal the direct patch sums, and the same
+    centre gives the same bits from two bands that start at different rows."""
+    from denoise.filters._weights import distance_scratch, pad_band, patch_distances
+    from denoise.filters._weights import reflect_index
+
+    rng = np.random.default_rng(11)
+    guide = rng.random((40, 33, 1)).astype(np.float32)
+    f, d = 2, 4
+    m = f + d
+    maps = (reflect_index(40, m), reflect_index(33, m))
+    cols = np.array([2, 7, 11, 30])
+    padded = np.pad(guide[..., 0].astype(np.float64), m, mode="symmetric")
+
+    def distances(r0, rows, tr, tc):
+        pb = np.empty((1, rows[-1] + 1 + 2 * m, 33 + 2 * m), np.float32)
+        pad_band(guide, r0, rows[-1] + 1, m, maps[0], maps[1], pb)
+        out = np.empty((len(rows), len(cols)), np.float32)
+        patch_distances(pb, f, m, tr, tc, np.array(rows), cols, distance_scratch(f, 33), out)
+        return out
+
+    for tr, tc in [(1, 0), (-3, 2), (4, -4)]:
+        a = distances(10, [0, 3, 6, 9], tr, tc)           # centres 10, 13, 16, 19
+        b = distances(13, [0, 3, 6], tr, tc)              # centres 13, 16, 19
+        np.testing.assert_array_equal(a[1:], b)
+        for i, x in enumerate([10, 13, 16, 19]):
+            for j, c in enumerate(cols):
+                p = padded[x + m - f:x + m + f + 1, c + m - f:c + m + f + 1]
+                q = padded[x + m + tr - f:x + m + tr + f + 1, c + m + tc - f:c + m + tc + f + 1]
+                assert a[i, j] == pytest.approx(((p - q) ** 2).sum(), rel=1e-5)
