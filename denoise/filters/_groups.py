@@ -91,11 +91,11 @@ def cholesky_solve(low, n, b, m):
     for j in range(n):                        # L z = b
         for p in range(j):
             _subtract(b[j, :m], low[j, p], b[p, :m])
-        b[j, :m] *= 1.0 / low[j, j]
+        _scale(b[j, :m], 1.0 / low[j, j])
     for j in range(n - 1, -1, -1):            # L^T x = z
         for i in range(j + 1, n):
             _subtract(b[j, :m], low[i, j], b[i, :m])
-        b[j, :m] *= 1.0 / low[j, j]
+        _scale(b[j, :m], 1.0 / low[j, j])
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
@@ -103,6 +103,13 @@ def _subtract(row, coefficient, src):
     """row -= coefficient * src."""
     for q in range(row.shape[0]):
         row[q] -= coefficient * src[q]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _scale(row, factor):
+    """row *= factor (a loop: an array expression would compile NumPy's broadcasting)."""
+    for q in range(row.shape[0]):
+        row[q] *= factor
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)

@@ -51,6 +51,7 @@ class Stage(NamedTuple):
     c: float               # ridge: Theta = I - c (Gram + lam I)^-1; Wiener: b = c
     affine: bool           # ridge: rows of Theta sum to one
     wiener: bool           # the value map: Wiener (c = b) instead of ridge
+    noisy_fit: bool        # weights fitted on the noisy group itself (the first stage)
 
 
 class Config(NamedTuple):
@@ -61,8 +62,8 @@ class Config(NamedTuple):
 class Inputs(NamedTuple):
     """What a stage's band kernels read."""
 
-    work: np.ndarray       # (H, W, C) the noisy image
-    pilot: np.ndarray      # (H, W, C) the previous estimate (the noisy image in stage 1)
+    work: np.ndarray       # (C, H, W) the noisy image, as channel planes
+    pilot: np.ndarray      # (C, H, W) the previous estimate (the noisy image in stage 1)
     guide: np.ndarray      # (H, W, 1) what is matched: the mean of the pilot's channels
     rows: np.ndarray       # reference centre rows
     cols: np.ndarray       # reference centre columns
@@ -130,7 +131,7 @@ def _match(inp, first, last, stage, buf):
     for i in range(n_refs):
         local[i] = rows[first + i] - r0
     for g in range(n_refs * n_cols):
-        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], 0, k, np.float32(-1.0),
+        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], np.int64(0), k, np.float32(-1.0),
                                  d * size + d)
     dist = buf.dist[:n_refs]
     for o in range(size * size):
@@ -160,34 +161,34 @@ def _member(index, d, row, col, i):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(image, ch, index, count, f, d, row, col, out):
-    """out[i] = channel `ch` of the patch (row-major) of member i of the reference at
-    (row, col)."""
-    p, width, n_channels = 2 * f + 1, image.shape[1], image.shape[2]
-    flat = image.reshape(-1)
+def _gather(plane, index, count, f, d, row, col, out):
+    """out[i] = the patch (row-major) of member i of the reference at (row, col), from
+    one channel plane (H, W)."""
+    p, width = 2 * f + 1, plane.shape[1]
+    flat = plane.reshape(-1)
     for i in range(count):
         r, c = _member(index, d, row, col, i)
         dst = out[i]
         for a in range(p):
-            base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
+            base, at = (r - f + a) * width + c - f, a * p
             for q in range(p):
-                dst[at + q] = flat[base + q * n_channels]
+                dst[at + q] = flat[base + q]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _paste(num, den, ch, index, count, f, d, row, col, est, weights):
-    """Add each member's estimate of channel `ch`, times its weight, where its patch
-    lies."""
-    p, width, n_channels = 2 * f + 1, num.shape[1], num.shape[2]
+def _paste(num, den, index, count, f, d, row, col, est, weights):
+    """Add each member's estimate, times its weight, where its patch lies (one channel
+    plane of the sums `num` and weights `den`)."""
+    p, width = 2 * f + 1, num.shape[1]
     flat, flat_den = num.reshape(-1), den.reshape(-1)
     for i in range(count):
         r, c = _member(index, d, row, col, i)
         w, src = weights[i], est[i]
         for a in range(p):
-            base, at = ((r - f + a) * width + c - f) * n_channels + ch, a * p
+            base, at = (r - f + a) * width + c - f, a * p
             for q in range(p):
-                flat[base + q * n_channels] += w * src[at + q]
-                flat_den[base + q * n_channels] += w
+                flat[base + q] += w * src[at + q]
+                flat_den[base + q] += w
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
@@ -204,16 +205,18 @@ def _band(band, bands, inp, num, den, stage, buf):
     f, d, n_cols = stage.f, stage.d, inp.cols.shape[0]
     for g in range((last - first) * n_cols):
         row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
-        for ch in range(inp.work.shape[2]):
-            _gather(inp.work, ch, buf.hi[g], count, f, d, row, col, buf.y)
-            _gather(inp.pilot, ch, buf.hi[g], count, f, d, row, col, buf.x)
+        for ch in range(inp.work.shape[0]):
+            _gather(inp.work[ch], buf.hi[g], count, f, d, row, col, buf.y)
+            fit = buf.y if stage.noisy_fit else buf.x      # the group the weights fit
+            if not stage.noisy_fit:
+                _gather(inp.pilot[ch], buf.hi[g], count, f, d, row, col, buf.x)
             if stage.wiener:
-                wiener_group(buf.x, buf.y, count, (2 * f + 1) ** 2, stage.c, buf.sq,
+                wiener_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.c, buf.sq,
                              buf.low, buf.mean, buf.est, buf.weights)
             else:
-                ridge_group(buf.x, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
+                ridge_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
                             stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
-            _paste(num, den, ch, buf.hi[g], count, f, d, row, col, buf.est, buf.weights)
+            _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est, buf.weights)
 
 
 
@@ -240,17 +243,20 @@ def _bands(rows, stage, origin):
 
 
 def _stage(work, pilot, stage, origin):
-    height, width, n_channels = work.shape
+    """One stage on the channel planes `work` (C, H, W), matching on the first plane
+    of `pilot` (of `work` in the first stage); returns the estimate's planes."""
+    n_channels, height, width = work.shape
     f = min(stage.f, (min(height, width) - 1) // 2)
     stage = stage._replace(f=f, k=min(stage.k, (2 * stage.d + 1) ** 2))
-    guide = np.ascontiguousarray((work if pilot is None else pilot)[..., :1])
+    pilot = work if pilot is None else pilot
+    guide = np.ascontiguousarray(pilot[0, :, :, None])
     rows = grid(height, f, stage.stride, origin[0])
     cols = grid(width, f, stage.stride, origin[1])
     num = np.zeros(work.shape, np.float64)
     den = np.zeros(work.shape, np.float64)
     m = f + stage.d
-    inp = Inputs(work, work if pilot is None else pilot, guide, rows, cols,
-                 reflect_index(height, m), reflect_index(width, m))
+    inp = Inputs(work, pilot, guide, rows, cols, reflect_index(height, m),
+                 reflect_index(width, m))
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
             run_bands(_band, len(spans), spans, inp, num, den, stage,
@@ -265,12 +271,13 @@ YUV = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt([[3], [2], [1.
 
 def _apply(work, plan):
     color = work.shape[2] == 3
-    if color:
-        work = np.ascontiguousarray(work @ YUV.T.astype(np.float32))
+    planes = np.ascontiguousarray(np.moveaxis(work @ YUV.T.astype(np.float32) if color
+                                              else work, 2, 0))
     estimate = None
     for stage, _ in plan.config.stages:
-        estimate = _stage(work, estimate, stage, plan.config.origin)
-    return np.ascontiguousarray(estimate @ YUV.astype(np.float32)) if color else estimate
+        estimate = _stage(planes, estimate, stage, plan.config.origin)
+    out = np.moveaxis(estimate, 0, 2)
+    return np.ascontiguousarray(out @ YUV.astype(np.float32) if color else out)
 
 
 # --- the method -----------------------------------------------------------------------
@@ -309,11 +316,12 @@ def _prepare(info, sigma, p):
         f, k, step = sizes[min(i, 1)]
         n = (2 * f + 1) ** 2
         if i == 0:
-            stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine, False)
+            stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine, False,
+                          True)
         elif p["value"] == "ridge":
-            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False)
+            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False, False)
         else:
-            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True)
+            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True, False)
         stages.append((stage, "ridge" if i == 0 else p["value"]))
     halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
     return Setup(Config(tuple(stages), (0, 0)), halo=halo)
