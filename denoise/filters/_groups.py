@@ -219,15 +219,16 @@ def wiener_group(x, y, k, n, b, cov, low, mean, est, weights):
         flat_group(y, k, n, est, weights, mean)
         return
     _column_means(x, k, n, mean)
-    for i in range(k):                        # est: the pilot group, centred
+    centred = low                             # the pilot group, centred (float64)
+    for i in range(k):
         for t in range(n):
-            est[i, t] = x[i, t] - mean[t]
+            centred[i, t] = x[i, t] - mean[t]
     for s_ in range(n):
         cov[s_, :s_ + 1] = 0.0
     for i in range(k):                        # covariance: rank-1 updates, rows in order
-        xi = est[i]
+        xi = centred[i]
         for s_ in range(n):
-            xs, row = np.float64(xi[s_]), cov[s_]
+            xs, row = xi[s_], cov[s_]
             for t in range(s_ + 1):
                 row[t] += xs * xi[t]
     for s_ in range(n):
