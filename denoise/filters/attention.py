@@ -183,7 +183,7 @@ def _paste(num, den, index, count, f, d, row, col, est, weights):
     flat, flat_den = num.reshape(-1), den.reshape(-1)
     for i in range(count):
         r, c = _member(index, d, row, col, i)
-        w, src = np.float32(weights[i]), est[i]
+        w, src = weights[i], est[i]
         for a in range(p):
             base, at = (r - f + a) * width + c - f, a * p
             for q in range(p):
@@ -252,8 +252,8 @@ def _stage(work, pilot, stage, origin):
     guide = np.ascontiguousarray(pilot[0, :, :, None])
     rows = grid(height, f, stage.stride, origin[0])
     cols = grid(width, f, stage.stride, origin[1])
-    num = np.zeros(work.shape, np.float32)        # every pixel's sums, added in a fixed
-    den = np.zeros(work.shape, np.float32)        # order (bands fixed in the frame)
+    num = np.zeros(work.shape, np.float64)        # every pixel's sums, added in a fixed
+    den = np.zeros(work.shape, np.float64)        # order (bands fixed in the frame)
     m = f + stage.d
     inp = Inputs(work, pilot, guide, rows, cols, reflect_index(height, m),
                  reflect_index(width, m))
@@ -261,7 +261,7 @@ def _stage(work, pilot, stage, origin):
         if len(spans):
             run_bands(_band, len(spans), spans, inp, num, den, stage,
                       buffers=lambda: _buffers(stage, width, len(cols)))
-    return num / den
+    return (num / den).astype(np.float32)
 
 
 #: Orthonormal luma / chroma (NL-Bayes): white noise stays white with the same sigma
