@@ -203,8 +203,12 @@ def attention_stage(work, pilot, stage, value, origin=(0, 0)):
             for ch in range(n_channels):
                 y = np.array([patch(work[..., ch], r, c) for r, c in members])
                 x = np.array([patch(source[..., ch], r, c) for r, c in members])
-                est, weights = (ridge(x, y, stage) if value != "wiener"
-                                else wiener(x, y, stage.c))
+                if stage.softmax:
+                    est, weights = softmax(y, stage.lam, stage.c)
+                elif value == "wiener":
+                    est, weights = wiener(x, y, stage.c)
+                else:
+                    est, weights = ridge(x, y, stage)
                 for (r, c), e, w in zip(members, est, weights):
                     num[r - f:r + f + 1, c - f:c + f + 1, ch] += w * e.reshape(2 * f + 1, -1)
                     den[r - f:r + f + 1, c - f:c + f + 1, ch] += w
@@ -231,3 +235,17 @@ def wiener(x, y, b):
     a = centred.T @ centred / k + b * np.eye(n)
     mu = y.mean(axis=0)
     return mu + (y - mu) @ (np.eye(n) - b * np.linalg.inv(a)), np.ones(k)
+
+
+def softmax(y, floor, inv_h2):
+    """NLM's weights between the members: exp(-max(d / n - floor, 0) / h^2), 0 past
+    30, the centre the largest of the others (1 if all are 0); rows normalised. The
+    estimates and the weights 1 / clip(sum_j theta_ij^2, 1/k, 1)."""
+    k, n = y.shape
+    scaled = np.maximum(((y[:, None] - y[None]) ** 2).sum(axis=2) / n - floor, 0) * inv_h2
+    theta = np.where(scaled < 30, np.exp(-scaled), 0.0)
+    np.fill_diagonal(theta, 0.0)
+    top = theta.max(axis=1)
+    np.fill_diagonal(theta, np.where(top > 0, top, 1.0))
+    theta /= theta.sum(axis=1, keepdims=True)
+    return theta @ y, 1.0 / np.clip((theta ** 2).sum(axis=1), 1.0 / k, 1.0)

@@ -78,14 +78,16 @@ def test_a_singular_system_falls_back_to_the_group_mean():
     np.testing.assert_array_equal(weights, 1.0)
 
 
+@pytest.mark.parametrize("weights", ["ridge", "softmax"])
 @pytest.mark.parametrize("value", ["wiener", "ridge"])
 @pytest.mark.parametrize("stages", [1, 2])
 @pytest.mark.parametrize("shape", [(23, 19), (17, 21, 3)])
-def test_attention_equals_brute_force(shape, stages, value):
+def test_attention_equals_brute_force(shape, stages, value, weights):
     rng = np.random.default_rng(len(shape) + stages)
     image = rng.random(shape).astype(np.float32)
     spec = REGISTRY["attention"]
-    plan = spec.plan(ImageInfo.of(image), 0.2, stages=stages, value=value, **SMALL)
+    plan = spec.plan(ImageInfo.of(image), 0.2, stages=stages, value=value, weights=weights,
+                     **SMALL)
     out = spec.run(image, plan)
     work = image.astype(np.float64) if image.ndim == 3 else image[..., None]
     if work.shape[2] == 3:                       # orthonormal luma / chroma (NL-Bayes)
@@ -172,3 +174,36 @@ def test_patch_distances_are_the_direct_sums_and_do_not_depend_on_the_band():
                 p = padded[x + m - f:x + m + f + 1, c + m - f:c + m + f + 1]
                 q = padded[x + m + tr - f:x + m + tr + f + 1, c + m + tc - f:c + m + tc + f + 1]
                 assert a[i, j] == pytest.approx(((p - q) ** 2).sum(), rel=1e-5)
+
+
+def test_softmax_weights_equal_their_formula():
+    """Each member attends to the group with weights exp(-max(d / n - floor, 0) / h^2)
+    (0 past the cutoff of 30), the largest of the others on its own diagonal (centre
+    rule), rows normalised; inv_h2 is chosen so that some weights are cut."""
+    rng = np.random.default_rng(4)
+    k, n, floor, inv_h2 = 9, 16, 0.02, 400.0
+    m = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    y = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    sq, low, est, weights = scratch(k, n)
+    _groups.softmax_group(m, y, k, n, floor, inv_h2, sq, low, est, weights)
+    md = m.astype(np.float64)
+    dist = ((md[:, None, :] - md[None, :, :]) ** 2).sum(axis=2) / n
+    scaled = np.maximum(dist - floor, 0.0) * inv_h2
+    theta = np.where(scaled < 30, np.exp(-scaled), 0.0)
+    np.fill_diagonal(theta, 0.0)
+    top = theta.max(axis=1)
+    np.fill_diagonal(theta, np.where(top > 0, top, 1.0))
+    theta /= theta.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(est, theta @ y, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(weights, 1 / np.clip((theta ** 2).sum(1), 1 / k, 1), rtol=1e-4)
+
+
+def test_softmax_with_a_huge_h_is_the_group_mean_and_a_tiny_h_the_identity():
+    rng = np.random.default_rng(6)
+    k, n = 7, 9
+    m = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
+    sq, low, est, weights = scratch(k, n)
+    _groups.softmax_group(m, m, k, n, 0.0, 1e-12, sq, low, est, weights)
+    np.testing.assert_allclose(est, np.broadcast_to(m.mean(axis=0), (k, n)), atol=1e-6)
+    _groups.softmax_group(m, m, k, n, 0.0, 1e12, sq, low, est, weights)
+    np.testing.assert_allclose(est, m, atol=1e-6)

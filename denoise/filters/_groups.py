@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from .._config import FASTMATH
+from ._weights import centre_weight, neg_exp
 
 
 # --- top-k selection --------------------------------------------------------------------
@@ -185,13 +186,49 @@ def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights, mean):
             norm += theta * theta
             low[i, j] = theta                 # low: Theta
         weights[i] = 1.0 / min(max(norm, 1.0 / k), 1.0)
+    _combine(low, y, k, n, est)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def softmax_group(m, y, k, n, floor, inv_h2, sq, low, est, weights):
+    """est[:k] = Theta y with softmax attention weights: member i attends to member j
+    with weight exp(-max(|m_i - m_j|^2 / n - floor, 0) / h^2) (noise-aware: floor =
+    2 sigma^2; NLM's weights, 0 past the cutoff), to itself with the largest of the
+    others (the centre rule, 1 if all are 0), rows normalised. The logits are <= 0, so
+    no shift is needed against overflow, and a tiny h leaves every patch as it is.
+    Distances come from the Gram matrix (the dot-product form of the Gaussian
+    kernel); aggregation weights as :func:`ridge_group`. `sq`, `low`: (>= k, >= k)."""
+    gram(m, k, n, sq)
+    for i in range(k):
+        top = np.float32(0.0)
+        for j in range(k):
+            if j != i:
+                dist = (sq[i, i] + sq[j, j] - 2.0 * sq[i, j]) / n
+                w = neg_exp(np.float32(max(dist - floor, 0.0) * inv_h2))
+                low[i, j] = w
+                top = max(top, w)
+        low[i, i] = centre_weight(top)
+        total = 0.0
+        for j in range(k):
+            total += low[i, j]
+        norm = 0.0
+        for j in range(k):
+            low[i, j] /= total
+            norm += low[i, j] * low[i, j]
+        weights[i] = 1.0 / min(max(norm, 1.0 / k), 1.0)
+    _combine(low, y, k, n, est)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
+def _combine(theta, y, k, n, est):
+    """est[:k] = theta[:k, :k] y[:k, :n] (float32 products, float64 theta)."""
     for i in range(k):
         row = est[i]
         row[:n] = 0.0
         for j in range(k):
-            theta, yj = np.float32(low[i, j]), y[j]
-            for t in range(n):
-                row[t] += theta * yj[t]
+            t, yj = np.float32(theta[i, j]), y[j]
+            for q in range(n):
+                row[q] += t * yj[q]
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
