@@ -207,3 +207,26 @@ def test_softmax_with_a_huge_h_is_the_group_mean_and_a_tiny_h_the_identity():
     np.testing.assert_allclose(est, np.broadcast_to(m.mean(axis=0), (k, n)), atol=1e-6)
     _groups.softmax_group(m, m, k, n, 0.0, 1e12, sq, low, est, weights)
     np.testing.assert_allclose(est, m, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_softmax_attention_over_the_whole_window_is_pixelwise_nlm(dtype):
+    """weights=softmax, one stage, no positional term, full patches, pixel values
+    (every pixel a reference keeping its own centre) and the whole window as the
+    group: nlm's pixelwise result, on the pixels whose window and patches lie
+    inside the image (nlm mirrors the others, attention never matches them)."""
+    from denoise import nlm
+
+    rng = np.random.default_rng(8)
+    scale = 255 if dtype == np.uint8 else 1.0
+    image = (np.clip(0.5 + 0.2 * rng.standard_normal((30, 33)), 0, 1) * scale).astype(dtype)
+    f, d, sigma, h = 2, 4, 0.1 * scale, 0.08 * scale
+    ours = attention(image, sigma=sigma, weights="softmax", stages=1, stride=1, patch=2 * f + 1,
+                     search=d, group=(2 * d + 1) ** 2, h=h, aggregate="pixel")
+    theirs = nlm(image, sigma=sigma, patch_radius=f, search_radius=d, h=h, aggregate="pixel")
+    m = f + d
+    tolerance = 1 if dtype == np.uint8 else 1e-4
+    np.testing.assert_allclose(ours[m:-m, m:-m].astype(np.float64),
+                               theirs[m:-m, m:-m].astype(np.float64), atol=tolerance)
+    assert not np.array_equal(ours[m:-m, m:-m], image[m:-m, m:-m])
+    assert np.isfinite(ours.astype(np.float64)).all()       # the border too

@@ -88,7 +88,7 @@ BAD = {
     "attention": [("stages", 0), ("patch", 8), ("group", 0), ("stride", 12), ("search", 0),
                   ("patch2", 0), ("group2", 1.5), ("stride2", 0), ("value", "mean"),
                   ("affine", 1), ("alpha", 0.0), ("beta", -1.0), ("weights", "mean"),
-                  ("h", -1.0)],
+                  ("h", -1.0), ("aggregate", "pixel"), ("aggregate", "block")],
     "lark": [("order", 3), ("radius", 0), ("h", -1.0), ("iterations", 0), ("alpha", 3.0),
              ("lam", 0.0), ("max_iterations", 0), ("analysis_radius", 0), ("steering", 1)],
 }

@@ -35,6 +35,7 @@ from ._weights import EXACT, distance_scratch, pad_band, patch_distances, reflec
 
 VALUES = ("wiener", "ridge")
 WEIGHTS = ("ridge", "softmax")
+AGGREGATES = ("group", "pixel")
 #: softmax temperature h = H_FACTOR sigma: on Set12 at sigma 25 (one stage, top 32)
 #: 0.4 / 0.5 / 0.6 / 0.7 scored 29.18 / 29.21 / 29.13 / 28.98 dB
 H_FACTOR = 0.5
@@ -57,6 +58,7 @@ class Stage(NamedTuple):
     wiener: bool           # the value map: Wiener (c = b) instead of ridge
     noisy_fit: bool        # weights fitted on the noisy group itself (the first stage)
     softmax: bool          # softmax attention weights instead of ridge
+    pixel: bool            # keep only each reference's centre pixel (stride 1)
 
 
 class Config(NamedTuple):
@@ -197,6 +199,27 @@ def _paste(num, den, index, count, f, d, row, col, est, weights):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _paste_centre(num, den, index, count, f, d, row, col, est):
+    """Keep only the reference's own estimate of its centre pixel (pixelwise
+    aggregation: with a stride of 1, every pixel whose patch fits is a reference).
+    Pixels within f of the border, where no patch is centred, average the estimates
+    of the reference patches that cover them."""
+    height, width, p = num.shape[0], num.shape[1], 2 * f + 1
+    size = 2 * d + 1
+    for i in range(count):
+        if index[i] != d * size + d:
+            continue
+        for a in range(p):
+            r = row - f + a
+            for q in range(p):
+                c = col - f + q
+                inside = f <= r < height - f and f <= c < width - f
+                if (a == f and q == f) or not inside:
+                    num[r, c] += est[i, a * p + q]
+                    den[r, c] += 1.0
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _band(band, bands, inp, num, den, stage, buf):
     """Each group of the band's references, channel by channel: the noisy group
     combined by ridge weights fitted on the pilot's group (the noisy group itself in
@@ -224,7 +247,11 @@ def _band(band, bands, inp, num, den, stage, buf):
             else:
                 ridge_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
                             stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
-            _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est, buf.weights)
+            if stage.pixel:
+                _paste_centre(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est)
+            else:
+                _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est,
+                       buf.weights)
 
 
 
@@ -319,6 +346,13 @@ def _prepare(info, sigma, p):
         raise InvalidParameterError(
             f"weights must be one of {', '.join(WEIGHTS)}, got {p['weights']!r}")
     softmax, h = p["weights"] == "softmax", check_positive("h", p["h"])
+    if p["aggregate"] not in AGGREGATES:
+        raise InvalidParameterError(
+            f"aggregate must be one of {', '.join(AGGREGATES)}, got {p['aggregate']!r}")
+    pixel = p["aggregate"] == "pixel"
+    if pixel and (sizes[0][2] != 1 or (n_stages > 1 and sizes[1][2] != 1)):
+        raise InvalidParameterError("aggregate=pixel needs stride=1 (and stride2=1 with "
+                                    "more than one stage): every pixel must be a reference")
     if p["value"] not in VALUES:
         raise InvalidParameterError(
             f"value must be one of {', '.join(VALUES)}, got {p['value']!r}")
@@ -329,14 +363,14 @@ def _prepare(info, sigma, p):
         n = (2 * f + 1) ** 2
         if i == 0 and softmax:
             stage = Stage(f, d, k, step, 2 * s2, (info.data_range / h) ** 2, False, False,
-                          True, True)
+                          True, True, pixel)
         elif i == 0:
             stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine, False,
-                          True, False)
+                          True, False, pixel)
         elif p["value"] == "ridge":
-            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False, False, False)
+            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False, False, False, pixel)
         else:
-            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True, False, False)
+            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True, False, False, pixel)
         stages.append((stage, "ridge" if i == 0 else p["value"]))
     halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
     return Setup(Config(tuple(stages), (0, 0)), halo=halo)
@@ -352,7 +386,7 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
               patch: int | None = None, group: int | None = None, stride: int = 4,
               search: int = 18, patch2: int = 7, group2: int = 64, stride2: int = 6,
               value: str | None = None, affine: bool = True, alpha: float = 0.05,
-              beta: float = 1.0, h: float | None = None):
+              beta: float = 1.0, h: float | None = None, aggregate: str = "group"):
     """Attention: groups of similar patches combined by closed-form (ridge) weights.
 
     Parameters
@@ -400,6 +434,11 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
         Wiener noise factor (NL-Bayes' beta).
     h : float, default 0.5 sigma
         Softmax temperature, in the image's units (weights="softmax" only).
+    aggregate : str, default "group"
+        "group": every member of every group is estimated and pasted back, and
+        each pixel averages the estimates covering it. "pixel": each reference
+        keeps only its own centre pixel (needs stride 1); with softmax weights,
+        one stage and the whole window as the group, this is pixelwise NLM.
 
     Returns
     -------
