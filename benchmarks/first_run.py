@@ -1,7 +1,7 @@
 """First run: how long `denoise run` takes in a fresh process, cold and warm.
 
 Usage: python benchmarks/first_run.py --dataset DIR/Set12 --color DIR/CBSD68
-       [--repeat 3] --output FILE.md
+       [--repeat 3] [--method NAME ...] --output FILE.md
 
 Cold: a fresh process with an empty Numba cache (NUMBA_CACHE_DIR set to a new
 folder), so every kernel a method needs is compiled. Warm: a fresh process
@@ -94,6 +94,8 @@ def main(argv=None):
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--color", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--method", action="append",
+                        help="measure only this method, repeatable (default: all of ours)")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="first-run-"))
@@ -103,7 +105,7 @@ def main(argv=None):
         inputs[label] = (work / f"noisy-{label}.png", name, image.shape)
         write_image(inputs[label][0], add_noise(image, "gaussian", 25.0, seed=0))
     rows = []
-    for method in our_methods():
+    for method in args.method or our_methods():
         for label in ("gray", "color"):
             cold, warm, announced = measure(method, inputs[label][0], work, args.repeat)
             rows.append((method, label, cold, warm, announced))
