@@ -22,16 +22,27 @@ from denoise.io import write_text
 from denoise.protocol import clean_image, load_dataset, noisy_image, score
 from denoise.registry import REGISTRY
 
+SOFTMAX = {"weights": "softmax", "stages": 1, "group": 32}
 VARIANTS = [
     ("defaults", {}),
     ("stages=1 (ridge attention on the noisy image only)", {"stages": 1}),
     ("stages=3", {"stages": 3}),
     ("value=ridge (later stages)", {"value": "ridge"}),
-    ("value=wiener (later stages)", {"value": "wiener"}),
+    ("value=identity (later stages: re-matching only)", {"value": "identity"}),
     ("affine=false", {"affine": False}),
     ("stage 2: patch2=5, group2=32, stride2=4", {"patch2": 5, "group2": 32, "stride2": 4}),
     ("stage 2: patch2=9, group2=90, stride2=4", {"patch2": 9, "group2": 90, "stride2": 4}),
     ("search=12 (window 25)", {"search": 12}),
+    ("position=gauss", {"position": "gauss"}),
+    ("position=adaptive", {"position": "adaptive"}),
+    ("position=steer", {"position": "steer"}),
+    ("pca_dims2=8 (stage 2 matches 8 PCA features)", {"pca_dims2": 8}),
+    ("pca_dims2=16", {"pca_dims2": 16}),
+    ("weights=softmax (stage 1), two stages", {"weights": "softmax"}),
+    ("softmax, one stage, top 32, full patches", SOFTMAX),
+    ("softmax, one stage, top 32, pca_dims=24", {**SOFTMAX, "pca_dims": 24}),
+    ("softmax, one stage, top 32, pca_dims=24, position=adaptive",
+     {**SOFTMAX, "pca_dims": 24, "position": "adaptive"}),
 ]
 
 

@@ -32,3 +32,11 @@ def check_bool(name, value):
     if not isinstance(value, bool):
         raise InvalidParameterError(f"{name} must be true or false, got {value!r}")
     return value
+
+
+def check_choice(name, value, choices):
+    """Return `value` if it is one of `choices`, else raise naming them."""
+    if value not in choices:
+        raise InvalidParameterError(
+            f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value

@@ -176,11 +176,12 @@ def _grid(n, f, stride, origin):
                                      if (c + origin - f) % stride == 0})
 
 
-def attention_stage(work, pilot, stage, value, origin=(0, 0)):
+def attention_stage(work, pilot, stage, value, origin=(0, 0), basis=None, form=None):
     """One stage of attention by brute force on `work` (H, W, C) as given (color
     already in luma / chroma): every candidate's patch distance on channel 0 of
-    the pilot computed directly, groups by a stable sort, each channel's weights
-    by numpy solves."""
+    the pilot computed directly (or of the patches' projections on `basis`, n x D),
+    plus stage.pen times the positional form P(t) of the reference (`form`, 3 x H
+    x W), groups by a stable sort, each channel's weights by numpy solves."""
     height, width, n_channels = work.shape
     f, d, k = stage.f, stage.d, stage.k
     source = work if pilot is None else pilot
@@ -191,20 +192,33 @@ def attention_stage(work, pilot, stage, value, origin=(0, 0)):
     def patch(image, r, c):
         return image[r - f:r + f + 1, c - f:c + f + 1].astype(np.float64).ravel()
 
+    def key(r, c):                          # what is compared: the patch or its features
+        return patch(guide, r, c) if basis is None else patch(guide, r, c) @ basis
+
+    def place(row, col, t):
+        if form is None:
+            return 0.0
+        q = form[:, row, col].astype(np.float64)
+        return q[0] * t[0] ** 2 + 2 * q[1] * t[0] * t[1] + q[2] * t[1] ** 2
+
     for row in _grid(height, f, stage.stride, origin[0]):
         for col in _grid(width, f, stage.stride, origin[1]):
             cands = [(row + a, col + b) for a in range(-d, d + 1) for b in range(-d, d + 1)
                      if f <= row + a < height - f and f <= col + b < width - f
                      and (a, b) != (0, 0)]
-            dist = [np.sum((patch(guide, r, c) - patch(guide, row, col)) ** 2)
-                    for r, c in cands]
+            dist = [np.sum((key(r, c) - key(row, col)) ** 2)
+                    + stage.pen * place(row, col, (r - row, c - col)) for r, c in cands]
             members = [(row, col)] + [cands[i] for i in np.argsort(dist, kind="stable")]
             members = members[:k]
             for ch in range(n_channels):
                 y = np.array([patch(work[..., ch], r, c) for r, c in members])
-                x = np.array([patch(source[..., ch], r, c) for r, c in members])
+                x = y if stage.noisy_fit else np.array([patch(source[..., ch], r, c)
+                                                        for r, c in members])
                 if stage.softmax:
-                    est, weights = softmax(y, stage.lam, stage.c)
+                    m = y if basis is None else np.array([key(r, c) for r, c in members])
+                    at = np.array(members, dtype=np.float64)
+                    q = None if form is None else form[:, row, col].astype(np.float64)
+                    est, weights = softmax(m, y, stage.lam, stage.c, at, q)
                 elif value == "wiener":
                     est, weights = wiener(x, y, stage.c)
                 else:
@@ -237,12 +251,18 @@ def wiener(x, y, b):
     return mu + (y - mu) @ (np.eye(n) - b * np.linalg.inv(a)), np.ones(k)
 
 
-def softmax(y, floor, inv_h2):
-    """NLM's weights between the members: exp(-max(d / n - floor, 0) / h^2), 0 past
-    30, the centre the largest of the others (1 if all are 0); rows normalised. The
-    estimates and the weights 1 / clip(sum_j theta_ij^2, 1/k, 1)."""
-    k, n = y.shape
-    scaled = np.maximum(((y[:, None] - y[None]) ** 2).sum(axis=2) / n - floor, 0) * inv_h2
+def softmax(m, y, floor, inv_h2, at=None, q=None):
+    """NLM's weights between the members: exp(-max(d / n - floor, 0) / h^2 - P(t)), d
+    and n from `m` (patches or features), P the positional form q of the offset t
+    between the members' places `at`; 0 past 30, the centre the largest of the
+    others (1 if all are 0); rows normalised. The estimates of `y` and the weights
+    1 / clip(sum_j theta_ij^2, 1/k, 1)."""
+    k, n = m.shape
+    scaled = np.maximum(((m[:, None] - m[None]) ** 2).sum(axis=2) / n - floor, 0) * inv_h2
+    if q is not None:
+        t = at[None, :, :] - at[:, None, :]
+        scaled = scaled + q[0] * t[..., 0] ** 2 + 2 * q[1] * t[..., 0] * t[..., 1] \
+            + q[2] * t[..., 1] ** 2
     theta = np.where(scaled < 30, np.exp(-scaled), 0.0)
     np.fill_diagonal(theta, 0.0)
     top = theta.max(axis=1)

@@ -12,6 +12,7 @@ from denoise.registry import REGISTRY
 YUV = np.array([[1 / np.sqrt(3)] * 3, [1 / np.sqrt(2), 0, -1 / np.sqrt(2)],
                 [1 / np.sqrt(6), -2 / np.sqrt(6), 1 / np.sqrt(6)]])
 SMALL = dict(search=4, patch=5, group=6, stride=3, patch2=3, group2=14, stride2=2)
+NO_PLACE = np.zeros((16, 2), np.float32)
 
 
 def test_heap_keeps_the_k_smallest():
@@ -79,7 +80,7 @@ def test_a_singular_system_falls_back_to_the_group_mean():
 
 
 @pytest.mark.parametrize("weights", ["ridge", "softmax"])
-@pytest.mark.parametrize("value", ["wiener", "ridge"])
+@pytest.mark.parametrize("value", ["wiener", "ridge", "identity"])
 @pytest.mark.parametrize("stages", [1, 2])
 @pytest.mark.parametrize("shape", [(23, 19), (17, 21, 3)])
 def test_attention_equals_brute_force(shape, stages, value, weights):
@@ -98,6 +99,107 @@ def test_attention_equals_brute_force(shape, stages, value, weights):
     if work.shape[2] == 3:
         expected = expected @ YUV
     np.testing.assert_allclose(out.reshape(work.shape), expected, atol=2e-4)
+
+
+@pytest.mark.parametrize("shape, params", [
+    ((23, 19), dict(stages=2, weights="softmax", pca_dims=6, pca_dims2=4, position="adaptive",
+                    width=3.0)),
+    ((17, 21, 3), dict(stages=2, value="wiener", pca_dims2=4, position="steer", width=2.0)),
+    ((21, 20), dict(stages=1, weights="softmax", position="gauss", width=2.0, h=0.3)),
+], ids=["softmax-pca-adaptive", "color-wiener-pca2-steer", "softmax-gauss"])
+def test_features_and_positions_equal_brute_force(shape, params):
+    """PCA features (the fitted basis) and positional forms (ours, of each stage's
+    pilot) used by the brute force directly: projected patch distances plus pen P(t)
+    in the matching, and in softmax weights."""
+    from denoise.filters._features import position_form
+
+    rng = np.random.default_rng(len(shape))
+    image = rng.random(shape).astype(np.float32)
+    spec = REGISTRY["attention"]
+    plan = spec.plan(ImageInfo.of(image), 0.2, **{**SMALL, **params})
+    plan = spec.fit(image if image.ndim == 3 else image[..., None], plan)
+    out = spec.run(image, plan)
+    work = image.astype(np.float64) if image.ndim == 3 else image[..., None]
+    if work.shape[2] == 3:
+        work = work @ YUV.T
+    expected = None
+    for (stage, kind), basis in zip(plan.config.stages, plan.config.bases):
+        guide = (work if expected is None else expected)[..., 0].astype(np.float32)
+        form = position_form(guide, params["position"], params["width"], 0.2)
+        expected = naive.attention_stage(work, expected, stage, kind, basis=basis, form=form)
+    if work.shape[2] == 3:
+        expected = expected @ YUV
+    np.testing.assert_allclose(out.reshape(work.shape), expected, atol=3e-4)
+
+
+def test_a_tiny_positional_width_leaves_softmax_the_identity():
+    """Every other member's weight vanishes, so each patch keeps itself."""
+    image = np.random.default_rng(3).random((24, 26)).astype(np.float32)
+    out = attention(image, sigma=0.1, weights="softmax", stages=1, position="gauss",
+                    width=0.05, **SMALL)
+    np.testing.assert_allclose(out, image, atol=1e-6)
+    wide = attention(image, sigma=0.1, weights="softmax", stages=1, **SMALL)
+    assert np.abs(wide - image).max() > 0.05
+
+
+def test_position_forms():
+    """gauss: |t|^2 / (2 w^2); adaptive on a flat image: the widest; steer at a
+    vertical edge: narrow across it (columns), long along it (rows)."""
+    from denoise.filters._features import RHO_MIN, position_form
+
+    flat = np.full((20, 24), 0.4, np.float32)
+    for kind in ("gauss", "adaptive"):
+        form = position_form(flat, kind, 5.0, 0.1)
+        np.testing.assert_allclose(form[[0, 2]], 1 / 50.0, rtol=1e-5)
+        np.testing.assert_array_equal(form[1], 0.0)
+    edge = np.where(np.arange(24) < 12, 0.2, 0.8).astype(np.float32)[None].repeat(20, 0)
+    adaptive = position_form(edge, "adaptive", 5.0, 0.02)
+    assert adaptive[0, 10, 11] == pytest.approx(1 / (2 * RHO_MIN ** 2), rel=1e-3)
+    assert adaptive[0, 10, 2] == pytest.approx(1 / 50.0, rel=1e-5)
+    steer = position_form(edge, "steer", 5.0, 0.02)
+    assert steer[2, 10, 11] > 10 * steer[0, 10, 11] > 0
+
+
+def test_features_are_patch_projections_on_the_principal_axes():
+    """The basis spans the sample's leading principal axes (numpy's SVD of the same
+    sample), and each feature is the direct projection of its patch."""
+    from denoise.filters import _features
+
+    rng = np.random.default_rng(2)
+    plane = (np.add.outer(np.sin(np.arange(40) / 3), np.cos(np.arange(36) / 5))
+             + 0.1 * rng.standard_normal((40, 36))).astype(np.float32)
+    f, dims = 2, 5
+    basis = _features.fit_basis(plane, f, dims, seed=4)
+    windows = np.lib.stride_tricks.sliding_window_view(plane, (5, 5))
+    pick = np.random.default_rng(4)
+    rows = pick.integers(0, windows.shape[0], _features.SAMPLES)
+    cols = pick.integers(0, windows.shape[1], _features.SAMPLES)
+    sample = windows[rows, cols].reshape(len(rows), -1).astype(np.float64)
+    _, _, vt = np.linalg.svd(sample - sample.mean(axis=0), full_matrices=False)
+    for i in range(dims):                      # the same axes, up to sign
+        assert abs(vt[i] @ basis[:, i]) == pytest.approx(1.0, abs=1e-4)
+    feats = _features.features(plane, basis, f)
+    for r, c in [(2, 2), (17, 30), (37, 33)]:
+        direct = plane[r - f:r + f + 1, c - f:c + f + 1].ravel() @ basis
+        np.testing.assert_allclose(feats[r, c], direct, rtol=1e-4, atol=1e-5)
+
+
+def test_same_seed_same_output_on_one_and_two_threads():
+    from denoise._config import get_threads, set_threads
+
+    image = np.random.default_rng(9).random((60, 50, 3)).astype(np.float32)
+    params = dict(SMALL, pca_dims=8, pca_dims2=6, position="steer", seed=3)
+    before = get_threads()
+    try:
+        set_threads(1)
+        one = attention(image, sigma=0.1, **params)
+        set_threads(2)
+        two = attention(image, sigma=0.1, **params)
+    finally:
+        set_threads(before)
+    np.testing.assert_array_equal(one, two)
+    other = attention(image, sigma=0.1, **dict(params, seed=4))
+    assert not np.array_equal(one, other)
 
 
 def test_a_located_crop_meets_the_same_grid():
@@ -185,7 +287,8 @@ def test_softmax_weights_equal_their_formula():
     m = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
     y = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
     sq, low, est, weights = scratch(k, n)
-    _groups.softmax_group(m, y, k, n, floor, inv_h2, sq, low, est, weights)
+    _groups.softmax_group(m, n, y, k, n, floor, inv_h2, NO_PLACE, np.zeros(3, np.float32),
+                          sq, low, est, weights)
     md = m.astype(np.float64)
     dist = ((md[:, None, :] - md[None, :, :]) ** 2).sum(axis=2) / n
     scaled = np.maximum(dist - floor, 0.0) * inv_h2
@@ -203,9 +306,10 @@ def test_softmax_with_a_huge_h_is_the_group_mean_and_a_tiny_h_the_identity():
     k, n = 7, 9
     m = rng.normal(0.5, 0.2, (k, n)).astype(np.float32)
     sq, low, est, weights = scratch(k, n)
-    _groups.softmax_group(m, m, k, n, 0.0, 1e-12, sq, low, est, weights)
+    none = np.zeros(3, np.float32)
+    _groups.softmax_group(m, n, m, k, n, 0.0, 1e-12, NO_PLACE, none, sq, low, est, weights)
     np.testing.assert_allclose(est, np.broadcast_to(m.mean(axis=0), (k, n)), atol=1e-6)
-    _groups.softmax_group(m, m, k, n, 0.0, 1e12, sq, low, est, weights)
+    _groups.softmax_group(m, n, m, k, n, 0.0, 1e12, NO_PLACE, none, sq, low, est, weights)
     np.testing.assert_allclose(est, m, atol=1e-6)
 
 

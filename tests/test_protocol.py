@@ -17,7 +17,7 @@ from conftest import data_range, random_image
 # Parameters that keep each method's halo small enough for a crop to be a real test.
 SMALL = {"lark": dict(h=1.5, radius=3, analysis_radius=2, max_iterations=3),
          "attention": dict(search=3, patch=3, group=5, stride=2, patch2=3, group2=12,
-                           stride2=3)}
+                           stride2=3, pca_dims=4, pca_dims2=3, position="steer")}
 
 
 def smooth_noisy(shape, dtype, seed):
@@ -88,7 +88,9 @@ BAD = {
     "attention": [("stages", 0), ("patch", 8), ("group", 0), ("stride", 12), ("search", 0),
                   ("patch2", 0), ("group2", 1.5), ("stride2", 0), ("value", "mean"),
                   ("affine", 1), ("alpha", 0.0), ("beta", -1.0), ("weights", "mean"),
-                  ("h", -1.0), ("aggregate", "pixel"), ("aggregate", "block")],
+                  ("h", -1.0), ("aggregate", "pixel"), ("aggregate", "block"),
+                  ("position", "left"), ("width", 0.0), ("pca_dims", -1), ("pca_dims", 82),
+                  ("pca_dims2", 50), ("seed", -1), ("seed", 0.5)],
     "lark": [("order", 3), ("radius", 0), ("h", -1.0), ("iterations", 0), ("alpha", 3.0),
              ("lam", 0.0), ("max_iterations", 0), ("analysis_radius", 0), ("steering", 1)],
 }

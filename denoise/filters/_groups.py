@@ -190,21 +190,30 @@ def ridge_group(m, y, k, n, lam, c, affine, sq, low, est, weights, mean):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def softmax_group(m, y, k, n, floor, inv_h2, sq, low, est, weights):
+def softmax_group(m, nm, y, k, n, floor, inv_h2, at, q, sq, low, est, weights):
     """est[:k] = Theta y with softmax attention weights: member i attends to member j
-    with weight exp(-max(|m_i - m_j|^2 / n - floor, 0) / h^2) (noise-aware: floor =
-    2 sigma^2; NLM's weights, 0 past the cutoff), to itself with the largest of the
-    others (the centre rule, 1 if all are 0), rows normalised. The logits are <= 0, so
-    no shift is needed against overflow, and a tiny h leaves every patch as it is.
-    Distances come from the Gram matrix (the dot-product form of the Gaussian
-    kernel); aggregation weights as :func:`ridge_group`. `sq`, `low`: (>= k, >= k)."""
-    gram(m, k, n, sq)
+    with weight exp(-max(|m_i - m_j|^2 / nm - floor, 0) / h^2 - P(x_j - x_i)) (NLM's
+    noise-aware weights, floor = 2 sigma^2 per value of m's nm, 0 past the cutoff),
+    to itself with the largest of the others (the centre rule, 1 if all are 0), rows
+    normalised. m holds what is compared (patches, or their PCA features), y the
+    values combined (n per row). The positional term is the quadratic form
+    P(t) = q0 t_r^2 + 2 q1 t_r t_c + q2 t_c^2 of the members' places `at` (k, 2);
+    q = 0 leaves none. The logits are <= 0, so no shift is needed against overflow,
+    and a tiny h leaves every patch as it is. Distances come from the Gram matrix
+    (the dot-product form of the Gaussian kernel); aggregation weights as
+    :func:`ridge_group`. `sq`, `low`: (>= k, >= k)."""
+    gram(m, k, nm, sq)
+    place = q[0] != 0.0 or q[1] != 0.0 or q[2] != 0.0
     for i in range(k):
         top = np.float32(0.0)
         for j in range(k):
             if j != i:
-                dist = (sq[i, i] + sq[j, j] - 2.0 * sq[i, j]) / n
-                w = neg_exp(np.float32(max(dist - floor, 0.0) * inv_h2))
+                dist = (sq[i, i] + sq[j, j] - 2.0 * sq[i, j]) / nm
+                logit = max(dist - floor, 0.0) * inv_h2
+                if place:
+                    tr, tc = at[j, 0] - at[i, 0], at[j, 1] - at[i, 1]
+                    logit += q[0] * tr * tr + 2.0 * q[1] * tr * tc + q[2] * tc * tc
+                w = neg_exp(np.float32(logit))
                 low[i, j] = w
                 top = max(top, w)
         low[i, i] = centre_weight(top)

@@ -24,235 +24,40 @@ import dataclasses
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from .._config import FASTMATH, run_bands
-from .._validate import check_bool, check_int, check_positive
+from .._config import run_bands
+from .._validate import check_bool, check_choice, check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
-from ._groups import heap_push, ridge_group, softmax_group, wiener_group
-from ._weights import EXACT, distance_scratch, pad_band, patch_distances, reflect_index
+from ._attention_kernels import Inputs, Stage, attend_band, band_buffers, band_rows
+from ._features import POSITIONS, REACH, features, fit_basis, position_form
+from ._weights import reflect_index
 
-VALUES = ("wiener", "ridge")
+VALUES = ("wiener", "ridge", "identity")
 WEIGHTS = ("ridge", "softmax")
 AGGREGATES = ("group", "pixel")
 #: softmax temperature h = H_FACTOR sigma: on Set12 at sigma 25 (one stage, top 32)
 #: 0.4 / 0.5 / 0.6 / 0.7 scored 29.18 / 29.21 / 29.13 / 28.98 dB
 H_FACTOR = 0.5
+#: h = H_FACTOR_PCA sigma when the weights compare PCA features (fewer values, so a
+#: noisier distance): 24 features, 0.7 / 0.8 scored 29.58 / 29.59 dB (16: 0.6 / 0.8 /
+#: 1.0 gave 29.44 / 29.48 / 29.43)
+H_FACTOR_PCA = 0.8
 
 # Defaults by sigma (8-bit units): (sigma_max, stage-1 patch side, stage-1 group size),
 # from NL-Ridge's table (ALGORITHMS.md 5.4.5.4).
 TABLE = ((15.0, 7, 18), (35.0, 9, 18), (np.inf, 11, 20))
 
 
-class Stage(NamedTuple):
-    """One stage's matching and weights (working units)."""
-
-    f: int                 # patch radius
-    d: int                 # search radius
-    k: int                 # group size
-    stride: int            # reference grid step
-    lam: float             # ridge: added to the Gram matrix's diagonal; softmax: 2 s^2
-    c: float               # ridge: Theta = I - c (Gram + lam I)^-1; Wiener: b; softmax: 1/h^2
-    affine: bool           # ridge: rows of Theta sum to one
-    wiener: bool           # the value map: Wiener (c = b) instead of ridge
-    noisy_fit: bool        # weights fitted on the noisy group itself (the first stage)
-    softmax: bool          # softmax attention weights instead of ridge
-    pixel: bool            # keep only each reference's centre pixel (stride 1)
-
-
 class Config(NamedTuple):
     stages: tuple          # of (Stage, value map name)
     origin: tuple          # (row, col) of the image's first pixel in its frame
-
-
-class Inputs(NamedTuple):
-    """What a stage's band kernels read."""
-
-    work: np.ndarray       # (C, H, W) the noisy image, as channel planes
-    pilot: np.ndarray      # (C, H, W) the previous estimate (the noisy image in stage 1)
-    guide: np.ndarray      # (H, W, 1) what is matched: the mean of the pilot's channels
-    rows: np.ndarray       # reference centre rows
-    cols: np.ndarray       # reference centre columns
-    row_map: np.ndarray    # reflect_index(H, f + d)
-    col_map: np.ndarray    # reflect_index(W, f + d)
-
-
-class Buffers(NamedTuple):
-    """One thread's scratch arrays for one stage (kernels allocate nothing)."""
-
-    gb: np.ndarray         # (1, rows + 2m, W + 2m) the band's guide, padded
-    local: np.ndarray      # (refs,) the band's reference rows, from its first
-    dist: np.ndarray       # (refs, columns) patch distances of one offset
-    field: np.ndarray      # patch_distances' rows
-    hd: np.ndarray         # (refs x columns, k) the best distances of each (max-heap)
-    hi: np.ndarray         # (refs x columns, k) their window offsets
-    count: np.ndarray      # (refs x columns,) heap sizes
-    y: np.ndarray          # (k, n) the noisy group
-    x: np.ndarray          # (k, n) the pilot group
-    est: np.ndarray        # (k, n) the estimates
-    weights: np.ndarray    # (k,) their aggregation weights
-    sq: np.ndarray         # (K, K) float64 system, K = max(k, n)
-    low: np.ndarray        # (K, K) float64 factor
-    mean: np.ndarray       # (n,) float64
-
-
-def band_rows(stage):
-    """Rows per band: a multiple of the stride, and at least twice the reach d + f of
-    a reference's writes, so bands two apart never write the same pixel."""
-    rows = max(2 * (stage.d + stage.f), 48)
-    return -(-rows // stage.stride) * stage.stride
-
-
-def _buffers(stage, width, n_cols):
-    f, d, k = stage.f, stage.d, stage.k
-    n = (2 * f + 1) ** 2
-    rows, side = band_rows(stage), max(k, n)
-    refs = rows // stage.stride + 2
-    return Buffers(np.empty((1, rows + 2 * (f + d), width + 2 * (f + d)), np.float32),
-                   np.empty(refs, np.int64), np.empty((refs, n_cols), np.float32),
-                   distance_scratch(f, width),
-                   np.empty((refs * n_cols, k), np.float32),
-                   np.empty((refs * n_cols, k), np.int64), np.empty(refs * n_cols, np.int64),
-                   np.empty((k, n), np.float32), np.empty((k, n), np.float32),
-                   np.empty((k, n), np.float32), np.empty(k, np.float64),
-                   np.empty((side, side), np.float64), np.empty((side, side), np.float64),
-                   np.empty(n, np.float64))
-
-
-# --- kernels --------------------------------------------------------------------------
-
-@njit(cache=True, nogil=True, fastmath=EXACT)
-def _match(inp, first, last, stage, buf):
-    """Fill the heaps of the references inp.rows[first:last] x inp.cols with their k
-    nearest patches of the guide within the search window, the reference first;
-    candidates whose patch leaves the image are never chosen."""
-    height, width = inp.guide.shape[0], inp.guide.shape[1]
-    f, d, k = stage.f, stage.d, stage.k
-    size = 2 * d + 1
-    rows, cols = inp.rows, inp.cols
-    r0, n_cols, n_refs = rows[first], cols.shape[0], last - first
-    pad_band(inp.guide, r0, rows[last - 1] - r0 + 1, f + d, inp.row_map, inp.col_map,
-             buf.gb)
-    local = buf.local[:n_refs]
-    for i in range(n_refs):
-        local[i] = rows[first + i] - r0
-    for g in range(n_refs * n_cols):
-        buf.count[g] = heap_push(buf.hd[g], buf.hi[g], np.int64(0), k, np.float32(-1.0),
-                                 d * size + d)
-    dist = buf.dist[:n_refs]
-    for o in range(size * size):
-        tr, tc = o // size - d, o % size - d
-        if tr == 0 and tc == 0:
-            continue
-        patch_distances(buf.gb, f, f + d, tr, tc, local, cols, buf.field, dist)
-        for i in range(n_refs):
-            row = rows[first + i] + tr
-            if not f <= row < height - f:
-                continue
-            for j in range(n_cols):
-                col = cols[j] + tc
-                if f <= col < width - f:
-                    g = i * n_cols + j
-                    buf.count[g] = heap_push(buf.hd[g], buf.hi[g], buf.count[g], k,
-                                             dist[i, j], o)
-
-
-@njit(cache=True, nogil=True)
-def _member(index, d, row, col, i):
-    """Centre of member i of the reference at (row, col): `index` holds the members'
-    window offsets."""
-    o = index[i]
-    size = 2 * d + 1
-    return row + o // size - d, col + o % size - d
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _gather(plane, index, count, f, d, row, col, out):
-    """out[i] = the patch (row-major) of member i of the reference at (row, col), from
-    one channel plane (H, W)."""
-    p, width = 2 * f + 1, plane.shape[1]
-    flat = plane.reshape(-1)
-    for i in range(count):
-        r, c = _member(index, d, row, col, i)
-        dst = out[i]
-        for a in range(p):
-            base, at = (r - f + a) * width + c - f, a * p
-            for q in range(p):
-                dst[at + q] = flat[base + q]
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _paste(num, den, index, count, f, d, row, col, est, weights):
-    """Add each member's estimate, times its weight, where its patch lies (one channel
-    plane of the sums `num` and weights `den`)."""
-    p, width = 2 * f + 1, num.shape[1]
-    flat, flat_den = num.reshape(-1), den.reshape(-1)
-    for i in range(count):
-        r, c = _member(index, d, row, col, i)
-        w, src = weights[i], est[i]
-        for a in range(p):
-            base, at = (r - f + a) * width + c - f, a * p
-            for q in range(p):
-                flat[base + q] += w * src[at + q]
-                flat_den[base + q] += w
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _paste_centre(num, den, index, count, f, d, row, col, est):
-    """Keep only the reference's own estimate of its centre pixel (pixelwise
-    aggregation: with a stride of 1, every pixel whose patch fits is a reference).
-    Pixels within f of the border, where no patch is centred, average the estimates
-    of the reference patches that cover them."""
-    height, width, p = num.shape[0], num.shape[1], 2 * f + 1
-    size = 2 * d + 1
-    for i in range(count):
-        if index[i] != d * size + d:
-            continue
-        for a in range(p):
-            r = row - f + a
-            for q in range(p):
-                c = col - f + q
-                inside = f <= r < height - f and f <= c < width - f
-                if (a == f and q == f) or not inside:
-                    num[r, c] += est[i, a * p + q]
-                    den[r, c] += 1.0
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _band(band, bands, inp, num, den, stage, buf):
-    """Each group of the band's references, channel by channel: the noisy group
-    combined by ridge weights fitted on the pilot's group (the noisy group itself in
-    the first stage), or filtered with the pilot group's covariance (Wiener).
-
-    One kernel for both value maps: a kernel compiles its whole call tree again,
-    matching included, so a second one would cost about 3 s more at first use.
-    """
-    first, last = bands[band, 0], bands[band, 1]
-    _match(inp, first, last, stage, buf)
-    f, d, n_cols = stage.f, stage.d, inp.cols.shape[0]
-    for g in range((last - first) * n_cols):
-        row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
-        for ch in range(inp.work.shape[0]):
-            _gather(inp.work[ch], buf.hi[g], count, f, d, row, col, buf.y)
-            fit = buf.y if stage.noisy_fit else buf.x      # the group the weights fit
-            if not stage.noisy_fit:
-                _gather(inp.pilot[ch], buf.hi[g], count, f, d, row, col, buf.x)
-            if stage.wiener:
-                wiener_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.c, buf.sq,
-                             buf.low, buf.mean, buf.est, buf.weights)
-            elif stage.softmax:
-                softmax_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
-                              buf.sq, buf.low, buf.est, buf.weights)
-            else:
-                ridge_group(fit, buf.y, count, (2 * f + 1) ** 2, stage.lam, stage.c,
-                            stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
-            if stage.pixel:
-                _paste_centre(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est)
-            else:
-                _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est,
-                       buf.weights)
-
+    dims: tuple            # PCA features matched in each stage (0: full patches)
+    seed: int              # of the PCA basis' sample
+    position: str          # the positional term (POSITIONS)
+    width: float           # its width (pixels)
+    sigma: float           # noise level (working units)
+    bases: tuple = None    # fitted PCA bases, one per stage (None: full patches)
 
 
 # --- driver ---------------------------------------------------------------------------
@@ -277,25 +82,34 @@ def _bands(rows, stage, origin):
     return parities
 
 
-def _stage(work, pilot, stage, origin):
+def _stage(work, pilot, stage, config, basis):
     """One stage on the channel planes `work` (C, H, W), matching on the first plane
-    of `pilot` (of `work` in the first stage); returns the estimate's planes."""
+    of `pilot` (of `work` in the first stage), or on its PCA features if a `basis`
+    is given; returns the estimate's planes."""
     n_channels, height, width = work.shape
+    origin = config.origin
     f = min(stage.f, (min(height, width) - 1) // 2)
-    stage = stage._replace(f=f, k=min(stage.k, (2 * stage.d + 1) ** 2))
     pilot = work if pilot is None else pilot
-    guide = np.ascontiguousarray(pilot[0, :, :, None])
+    if basis is not None and f == stage.f:
+        guide, fm = features(pilot[0], basis, f), 0
+    else:
+        guide, fm = np.ascontiguousarray(pilot[0, :, :, None]), f
+    stage = stage._replace(f=f, fm=fm, k=min(stage.k, (2 * stage.d + 1) ** 2),
+                           feat=stage.feat and fm == 0)
+    q = np.zeros((3, 1, 1), np.float32)
+    if config.position != "none":
+        q = position_form(pilot[0], config.position, config.width, config.sigma)
     rows = grid(height, f, stage.stride, origin[0])
     cols = grid(width, f, stage.stride, origin[1])
     num = np.zeros(work.shape, np.float64)        # every pixel's sums, added in a fixed
     den = np.zeros(work.shape, np.float64)        # order (bands fixed in the frame)
     m = f + stage.d
-    inp = Inputs(work, pilot, guide, rows, cols, reflect_index(height, m),
+    inp = Inputs(work, pilot, guide, q, rows, cols, reflect_index(height, m),
                  reflect_index(width, m))
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
-            run_bands(_band, len(spans), spans, inp, num, den, stage,
-                      buffers=lambda: _buffers(stage, width, len(cols)))
+            run_bands(attend_band, len(spans), spans, inp, num, den, stage,
+                      buffers=lambda: band_buffers(stage, width, len(cols), guide.shape[2]))
     return (num / den).astype(np.float32)
 
 
@@ -304,13 +118,30 @@ def _stage(work, pilot, stage, origin):
 YUV = np.array([[1, 1, 1], [1, 0, -1], [0.5, -1, 0.5]]) / np.sqrt([[3], [2], [1.5]])
 
 
+def _planes(work):
+    """(C, H, W) channel planes: luma and chroma for color, else the channels."""
+    color = work.shape[2] == 3
+    return np.ascontiguousarray(np.moveaxis(work @ YUV.T.astype(np.float32) if color
+                                            else work, 2, 0))
+
+
+def _bases(planes, config):
+    """The PCA basis of each stage that matches features (None for full patches),
+    fitted on the noisy luma: noise adds the same variance to every axis, so the
+    principal axes are the clean image's."""
+    return tuple(fit_basis(planes[0], stage.f, dims, config.seed)
+                 if dims and 2 * stage.f < min(planes.shape[1:]) else None
+                 for (stage, _), dims in zip(config.stages, config.dims))
+
+
 def _apply(work, plan):
     color = work.shape[2] == 3
-    planes = np.ascontiguousarray(np.moveaxis(work @ YUV.T.astype(np.float32) if color
-                                              else work, 2, 0))
+    planes = _planes(work)
+    config = plan.config
+    bases = config.bases if config.bases is not None else _bases(planes, config)
     estimate = None
-    for stage, _ in plan.config.stages:
-        estimate = _stage(planes, estimate, stage, plan.config.origin)
+    for (stage, _), basis in zip(config.stages, bases):
+        estimate = _stage(planes, estimate, stage, config, basis)
     out = np.moveaxis(estimate, 0, 2)
     return np.ascontiguousarray(out @ YUV.astype(np.float32) if color else out)
 
@@ -319,7 +150,8 @@ def _apply(work, plan):
 
 def _rule(info, sigma, values):
     """Stage-1 patch side and group size from the table for sigma (8-bit units); the
-    value map: Wiener when a patch has fewer values than the group, else ridge."""
+    value map: Wiener when a patch has fewer values than the group, else ridge; the
+    softmax temperature, higher when PCA features are compared."""
     derived = {}
     if values["value"] is None and values["patch2"] is not None:
         n = values["patch2"] ** 2
@@ -327,7 +159,8 @@ def _rule(info, sigma, values):
     if sigma is not None:
         sigma255 = sigma * 255.0 / info.data_range
         patch, group = next((p, k) for limit, p, k in TABLE if sigma255 <= limit)
-        derived.update(patch=patch, group=group, h=H_FACTOR * sigma)
+        factor = H_FACTOR_PCA if values["pca_dims"] else H_FACTOR
+        derived.update(patch=patch, group=group, h=factor * sigma)
     return derived
 
 
@@ -342,38 +175,54 @@ def _prepare(info, sigma, p):
         sizes.append((side // 2, k, step))
     alpha, beta = check_positive("alpha", p["alpha"]), check_positive("beta", p["beta"])
     affine = check_bool("affine", p["affine"])
-    if p["weights"] not in WEIGHTS:
-        raise InvalidParameterError(
-            f"weights must be one of {', '.join(WEIGHTS)}, got {p['weights']!r}")
+    check_choice("weights", p["weights"], WEIGHTS)
     softmax, h = p["weights"] == "softmax", check_positive("h", p["h"])
-    if p["aggregate"] not in AGGREGATES:
-        raise InvalidParameterError(
-            f"aggregate must be one of {', '.join(AGGREGATES)}, got {p['aggregate']!r}")
+    check_choice("aggregate", p["aggregate"], AGGREGATES)
     pixel = p["aggregate"] == "pixel"
     if pixel and (sizes[0][2] != 1 or (n_stages > 1 and sizes[1][2] != 1)):
         raise InvalidParameterError("aggregate=pixel needs stride=1 (and stride2=1 with "
                                     "more than one stage): every pixel must be a reference")
-    if p["value"] not in VALUES:
-        raise InvalidParameterError(
-            f"value must be one of {', '.join(VALUES)}, got {p['value']!r}")
-    s2 = (sigma / info.data_range) ** 2
+    check_choice("value", p["value"], VALUES)
+    dims = [check_int(name, p[name], minimum=0, maximum=(2 * f + 1) ** 2)
+            for name, (f, _, _) in (("pca_dims", sizes[0]), ("pca_dims2", sizes[1]))]
+    check_choice("position", p["position"], POSITIONS)
+    width, seed = check_positive("width", p["width"]), check_int("seed", p["seed"], minimum=0)
+    s2, h2 = (sigma / info.data_range) ** 2, (h / info.data_range) ** 2
     stages = []
     for i in range(n_stages):
         f, k, step = sizes[min(i, 1)]
         n = (2 * f + 1) ** 2
-        if i == 0 and softmax:
-            stage = Stage(f, d, k, step, 2 * s2, (info.data_range / h) ** 2, False, False,
-                          True, True, pixel)
-        elif i == 0:
+        # matching distance + n h^2 P(t) ranks candidates as the softmax logits do
+        extra = (f, n * h2 if p["position"] != "none" else 0.0,
+                 softmax and dims[min(i, 1)] > 0)
+        first = i == 0 or p["value"] == "identity"   # weights of the noisy group itself
+        if first and softmax:
+            stage = Stage(f, d, k, step, 2 * s2, 1.0 / h2, False, False, True, True, pixel,
+                          *extra)
+        elif first:
             stage = Stage(f, d, k, step, alpha * n * s2, (1 + alpha) * n * s2, affine, False,
-                          True, False, pixel)
+                          True, False, pixel, *extra)
         elif p["value"] == "ridge":
-            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False, False, False, pixel)
+            stage = Stage(f, d, k, step, n * s2, n * s2, affine, False, False, False, pixel,
+                          *extra)
         else:
-            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True, False, False, pixel)
+            stage = Stage(f, d, k, step, 0.0, beta * s2, False, True, False, False, pixel,
+                          *extra)
         stages.append((stage, "ridge" if i == 0 else p["value"]))
-    halo = sum(2 * (stage.d + stage.f) for stage, _ in stages)
-    return Setup(Config(tuple(stages), (0, 0)), halo=halo)
+    # An output pixel reads the references within d + f, their candidates within d and
+    # those patches within f; a positional form reads REACH around its reference.
+    reach = REACH if p["position"] in ("adaptive", "steer") else 0
+    halo = sum(max(2 * (stage.d + stage.f), stage.d + stage.f + reach) for stage, _ in stages)
+    stage_dims = tuple(dims[min(i, 1)] for i in range(n_stages))
+    config = Config(tuple(stages), (0, 0), stage_dims, seed, p["position"], width,
+                    float(np.sqrt(s2)))
+    return Setup(config, halo=halo, statistics=("PCA basis",) if any(stage_dims) else ())
+
+
+def _fit(work, plan):
+    """The plan with the PCA bases fitted on `work` (the whole image) and fixed."""
+    config = plan.config._replace(bases=_bases(_planes(work), plan.config))
+    return dataclasses.replace(plan, config=config, statistics=())
 
 
 def _locate(plan, row, col):
@@ -381,12 +230,15 @@ def _locate(plan, row, col):
     return dataclasses.replace(plan, config=plan.config._replace(origin=(r + row, c + col)))
 
 
-@register(rule=_rule, prepare=_prepare, apply=_apply, locate=_locate, sigma_required=True)
+@register(rule=_rule, prepare=_prepare, apply=_apply, fit=_fit, locate=_locate,
+          sigma_required=True)
 def attention(image, *, sigma: float | None = None, weights: str = "ridge", stages: int = 2,
               patch: int | None = None, group: int | None = None, stride: int = 4,
               search: int = 18, patch2: int = 7, group2: int = 64, stride2: int = 6,
               value: str | None = None, affine: bool = True, alpha: float = 0.05,
-              beta: float = 1.0, h: float | None = None, aggregate: str = "group"):
+              beta: float = 1.0, h: float | None = None, aggregate: str = "group",
+              position: str = "none", width: float = 20.0, pca_dims: int = 0,
+              pca_dims2: int = 0, seed: int = 0):
     """Attention: groups of similar patches combined by closed-form (ridge) weights.
 
     Parameters
@@ -424,7 +276,9 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
         Reference grid step in the later stages.
     value : str, default "wiener" if a patch (one channel) has fewer values than the group
         Later stages' value map: "wiener" (empirical Wiener with the pilot's
-        covariance, NL-Bayes) or "ridge" (k x k ridge on the pilot, NL-Ridge).
+        covariance, NL-Bayes), "ridge" (k x k ridge on the pilot, NL-Ridge) or
+        "identity" (no map: the groups found on the pilot combined by the
+        first stage's kind of weights, fitted on the noisy group itself).
     affine : bool, default True
         Ridge weights of each patch sum to one, so a group's mean is kept
         (without it, dark flat areas are pulled towards black).
@@ -432,13 +286,32 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
         Stage-1 ridge regularisation (NL-Ridge's noisier-risk alpha).
     beta : float, default 1.0
         Wiener noise factor (NL-Bayes' beta).
-    h : float, default 0.5 sigma
-        Softmax temperature, in the image's units (weights="softmax" only).
+    h : float, default 0.5 sigma, 0.8 sigma with pca_dims
+        Softmax temperature, in the image's units; also scales the positional
+        term in the matching distance.
     aggregate : str, default "group"
         "group": every member of every group is estimated and pasted back, and
         each pixel averages the estimates covering it. "pixel": each reference
         keeps only its own centre pixel (needs stride 1); with softmax weights,
         one stage and the whole window as the group, this is pixelwise NLM.
+    position : str, default "none"
+        A positional term on top of patch similarity, a Gaussian of the offset t
+        between two patches, exp(-P(t)), multiplying softmax weights and adding
+        n h^2 P(t) to every matching distance (so candidates are ranked as the
+        weights would rank them): "gauss" (P = |t|^2 / (2 width^2)), "adaptive"
+        (the width shrinks from `width` to 2 pixels where the gradient energy
+        rises above the noise's), "steer" (adaptive and anisotropic, from
+        LARK's steering matrices: long along edges, narrow across them).
+    width : float, default 20.0
+        The positional term's width in pixels (its largest, for adaptive and steer).
+    pca_dims : int, default 0
+        Stage 1 matches the noisy patches' first pca_dims principal components
+        instead of the full patches (0). With softmax weights the weights come
+        from them too: distances with less noise.
+    pca_dims2 : int, default 0
+        The same for the later stages (matching on the pilot's patches).
+    seed : int, default 0
+        Seed of the patch sample the PCA basis is fitted on.
 
     Returns
     -------

@@ -24,8 +24,7 @@ import numpy as np
 from numba import njit
 
 from .._config import run_bands
-from .._validate import check_int, check_positive
-from ..errors import InvalidParameterError
+from .._validate import check_choice, check_int, check_positive
 from ..registry import Setup, register
 from ._weights import (EXACT, centre_weight, field_scratch, half_offsets, pad_band,
                        patch_weights, reflect_index, weight_field)
@@ -246,10 +245,7 @@ def _prepare(info, sigma, p):
     f = check_int("patch_radius", p["patch_radius"], minimum=0, maximum=10)
     d = check_int("search_radius", p["search_radius"], minimum=1, maximum=50)
     h = check_positive("h", p["h"])
-    if p["aggregate"] not in AGGREGATES:
-        raise InvalidParameterError(
-            f"aggregate must be one of {', '.join(AGGREGATES)}, got {p['aggregate']!r}")
-    block = p["aggregate"] == "block"
+    block = check_choice("aggregate", p["aggregate"], AGGREGATES) == "block"
     s = 0.0 if sigma is None else sigma / info.data_range
     weights = patch_weights(f, d, info.channels * (2 * f + 1) ** 2, s, h / info.data_range)
     return Setup(Config(weights, block), halo=2 * f + d if block else f + d)
