@@ -161,7 +161,8 @@ def _gather_features(guide, index, count, d, row, col, out, at):
     at[i] = the member's place."""
     for i in range(count):
         r, c = _member(index, d, row, col, i)
-        out[i, :guide.shape[2]] = guide[r, c]
+        for t in range(guide.shape[2]):       # (a loop: array assignment compiles
+            out[i, t] = guide[r, c, t]         # NumPy's broadcasting, seconds at first use)
         at[i, 0], at[i, 1] = r, c
 
 
@@ -218,9 +219,8 @@ def attend_band(band, bands, inp, num, den, stage, buf):
     for g in range((last - first) * n_cols):
         row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
         if stage.softmax:
-            buf.qv[:] = 0.0
-            if stage.pen > 0.0:
-                buf.qv[:] = inp.q[:, row, col]
+            for t in range(3):
+                buf.qv[t] = inp.q[t, row, col] if stage.pen > 0.0 else 0.0
             _gather_features(inp.guide, buf.hi[g], count, d, row, col, buf.x, buf.at)
         for ch in range(inp.work.shape[0]):
             _gather(inp.work[ch], buf.hi[g], count, f, d, row, col, buf.y)
