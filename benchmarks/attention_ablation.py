@@ -26,7 +26,8 @@ SOFTMAX = {"weights": "softmax", "stages": 1, "group": 32}
 VARIANTS = [
     ("defaults", {}),
     ("stages=1 (ridge attention on the noisy image only)", {"stages": 1}),
-    ("stages=3", {"stages": 3}),
+    ("stages=3 (LIChI: a progressive image, noise re-injected)", {"stages": 3}),
+    ("stages=4", {"stages": 4}),
     ("value=ridge (later stages)", {"value": "ridge"}),
     ("value=identity (later stages: re-matching only)", {"value": "identity"}),
     ("affine=false", {"affine": False}),

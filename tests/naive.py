@@ -176,18 +176,25 @@ def _grid(n, f, stride, origin):
                                      if (c + origin - f) % stride == 0})
 
 
-def attention_stage(work, pilot, stage, value, origin=(0, 0), basis=None, form=None):
+def attention_stage(work, pilot, stage, value, origin=(0, 0), basis=None, form=None,
+                    values=None):
     """One stage of attention by brute force on `work` (H, W, C) as given (color
     already in luma / chroma): every candidate's patch distance on channel 0 of
     the pilot computed directly (or of the patches' projections on `basis`, n x D),
     plus stage.pen times the positional form P(t) of the reference (`form`, 3 x H
-    x W), groups by a stable sort, each channel's weights by numpy solves."""
+    x W), groups by a stable sort, each channel's weights by numpy solves.
+
+    A progressive stage (LIChI) filters the groups of `values` (Z) with the noise
+    level t sigma they still hold, t = clip(1 - std(Y - Z) / sigma, tau + 1e-6, 1)
+    per group and channel, and also returns the next Z, the aggregate of
+    (1 - tau / t) estimate + (tau / t) Z (None when tau = 0)."""
     height, width, n_channels = work.shape
     f, d, k = stage.f, stage.d, stage.k
     source = work if pilot is None else pilot
     guide = source[..., 0].astype(np.float64)
     num = np.zeros(work.shape)
     den = np.zeros(work.shape)
+    num_z = np.zeros(work.shape)
 
     def patch(image, r, c):
         return image[r - f:r + f + 1, c - f:c + f + 1].astype(np.float64).ravel()
@@ -212,6 +219,12 @@ def attention_stage(work, pilot, stage, value, origin=(0, 0), basis=None, form=N
             members = members[:k]
             for ch in range(n_channels):
                 y = np.array([patch(work[..., ch], r, c) for r, c in members])
+                used, t = stage, 1.0
+                if stage.progressive:
+                    z = np.array([patch(values[..., ch], r, c) for r, c in members])
+                    t = np.clip(1 - np.std(y - z) / stage.sigma, stage.tau + 1e-6, 1.0)
+                    used = stage._replace(lam=stage.lam * t * t, c=stage.c * t * t)
+                    y = z
                 x = y if stage.noisy_fit else np.array([patch(source[..., ch], r, c)
                                                         for r, c in members])
                 if stage.softmax:
@@ -220,12 +233,17 @@ def attention_stage(work, pilot, stage, value, origin=(0, 0), basis=None, form=N
                     q = None if form is None else form[:, row, col].astype(np.float64)
                     est, weights = softmax(m, y, stage.lam, stage.c, at, q)
                 elif value == "wiener":
-                    est, weights = wiener(x, y, stage.c)
+                    est, weights = wiener(x, y, used.c)
                 else:
-                    est, weights = ridge(x, y, stage)
-                for (r, c), e, w in zip(members, est, weights):
+                    est, weights = ridge(x, y, used)
+                share = stage.tau / t
+                for (r, c), e, w, zi in zip(members, est, weights, y):
                     num[r - f:r + f + 1, c - f:c + f + 1, ch] += w * e.reshape(2 * f + 1, -1)
                     den[r - f:r + f + 1, c - f:c + f + 1, ch] += w
+                    num_z[r - f:r + f + 1, c - f:c + f + 1, ch] += \
+                        w * ((1 - share) * e + share * zi).reshape(2 * f + 1, -1)
+    if stage.progressive:
+        return num / den, (num_z / den if stage.tau > 0 else None)
     return num / den
 
 

@@ -132,6 +132,29 @@ def test_features_and_positions_equal_brute_force(shape, params):
     np.testing.assert_allclose(out.reshape(work.shape), expected, atol=3e-4)
 
 
+@pytest.mark.parametrize("shape, value", [((22, 20), "wiener"), ((17, 19, 3), "ridge")])
+def test_lichi_stages_equal_brute_force(shape, value):
+    """Four stages: the later three filter the progressive image Z with its own noise
+    level per group and re-inject 0.5, then 0.25 of the noise into the next Z."""
+    rng = np.random.default_rng(len(shape))
+    image = rng.random(shape).astype(np.float32)
+    spec = REGISTRY["attention"]
+    plan = spec.plan(ImageInfo.of(image), 0.2, **{**SMALL, "stages": 4, "value": value})
+    assert [stage.tau for stage, _ in plan.config.stages] == [0.0, 0.5, 0.25, 0.0]
+    out = spec.run(image, plan)
+    work = image.astype(np.float64) if image.ndim == 3 else image[..., None]
+    if work.shape[2] == 3:
+        work = work @ YUV.T
+    expected = naive.attention_stage(work, None, plan.config.stages[0][0], "ridge")
+    values = work
+    for stage, kind in plan.config.stages[1:]:
+        expected, after = naive.attention_stage(work, expected, stage, kind, values=values)
+        values = values if after is None else after
+    if work.shape[2] == 3:
+        expected = expected @ YUV
+    np.testing.assert_allclose(out.reshape(work.shape), expected, atol=3e-4)
+
+
 def test_a_tiny_positional_width_leaves_softmax_the_identity():
     """Every other member's weight vanishes, so each patch keeps itself."""
     image = np.random.default_rng(3).random((24, 26)).astype(np.float32)

@@ -26,6 +26,9 @@ class Stage(NamedTuple):
     fm: int                # radius of what is matched: f, or 0 for PCA features
     pen: float             # positional term's scale in the matching distance (0: none)
     feat: bool             # softmax weights compare the guide's PCA features
+    progressive: bool      # LIChI: values from the progressive image Z, its noise per group
+    tau: float             # LIChI: the fraction of noise Z keeps for the next stage
+    sigma: float           # noise level (working units)
 
 
 class Inputs(NamedTuple):
@@ -33,6 +36,7 @@ class Inputs(NamedTuple):
 
     work: np.ndarray       # (C, H, W) the noisy image, as channel planes
     pilot: np.ndarray      # (C, H, W) the previous estimate (the noisy image in stage 1)
+    values: np.ndarray     # (C, H, W) progressive stages: Z, what the groups filter
     guide: np.ndarray      # (H, W, D) what is matched: the pilot's first channel (D = 1)
                            # or its patches' PCA features
     q: np.ndarray          # (3, H, W) the positional term's quadratic form at each pixel
@@ -62,6 +66,7 @@ class Buffers(NamedTuple):
     mean: np.ndarray       # (n,) float64
     at: np.ndarray         # (k, 2) the members' places (rows, columns)
     qv: np.ndarray         # (3,) the positional term's form at the reference
+    z: np.ndarray          # (k, n) the group of Z (progressive stages)
 
 
 def band_rows(stage):
@@ -85,7 +90,7 @@ def band_buffers(stage, width, n_cols, depth):
                    np.empty((k, n), np.float32), np.empty(k, np.float64),
                    np.empty((side, side), np.float64), np.empty((side, side), np.float64),
                    np.empty(n, np.float64), np.empty((k, 2), np.float32),
-                   np.empty(3, np.float32))
+                   np.empty(3, np.float32), np.empty((k, n), np.float32))
 
 
 # --- kernels --------------------------------------------------------------------------
@@ -204,10 +209,35 @@ def _paste_centre(num, den, index, count, f, d, row, col, est):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def attend_band(band, bands, inp, num, den, stage, buf):
+def _remaining(y, z, k, n, sigma, tau):
+    """The fraction t of the noise that the group z still holds, from the spread of
+    y - z (LIChI): clip(1 - std(y - z) / sigma, tau + 1e-6, 1)."""
+    total, squares = 0.0, 0.0
+    for i in range(k):
+        for q in range(n):
+            e = np.float64(y[i, q]) - np.float64(z[i, q])
+            total += e
+            squares += e * e
+    mean = total / (k * n)
+    spread = np.sqrt(max(squares / (k * n) - mean * mean, 0.0))
+    return min(max(1.0 - spread / sigma, tau + 1e-6), 1.0)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def _reinject(est, z, k, n, share, out):
+    """out[:k] = (1 - share) est + share z: the next stage's Z."""
+    for i in range(k):
+        for q in range(n):
+            out[i, q] = (1.0 - share) * est[i, q] + share * z[i, q]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
+def attend_band(band, bands, inp, num, den, num_z, den_z, stage, buf):
     """Each group of the band's references, channel by channel: the noisy group
     combined by ridge weights fitted on the pilot's group (the noisy group itself in
     the first stage), or filtered with the pilot group's covariance (Wiener).
+    Progressive stages (LIChI) filter the group of Z instead, with the noise level
+    of what Z still holds, and add Z's next version to `num_z`, `den_z`.
 
     One kernel for both value maps: a kernel compiles its whole call tree again,
     matching included, so a second one would cost about 3 s more at first use.
@@ -224,24 +254,34 @@ def attend_band(band, bands, inp, num, den, stage, buf):
             _gather_features(inp.guide, buf.hi[g], count, d, row, col, buf.x, buf.at)
         for ch in range(inp.work.shape[0]):
             _gather(inp.work[ch], buf.hi[g], count, f, d, row, col, buf.y)
-            fit = buf.y if stage.noisy_fit else buf.x      # the group the weights fit
+            values, t2 = buf.y, 1.0
+            if stage.progressive:
+                _gather(inp.values[ch], buf.hi[g], count, f, d, row, col, buf.z)
+                values = buf.z
+                t = _remaining(buf.y, buf.z, count, n, stage.sigma, stage.tau)
+                t2 = t * t
+            fit = values if stage.noisy_fit else buf.x      # the group the weights fit
             if not stage.noisy_fit:
                 _gather(inp.pilot[ch], buf.hi[g], count, f, d, row, col, buf.x)
             if stage.wiener:
-                wiener_group(fit, buf.y, count, n, stage.c, buf.sq,
+                wiener_group(fit, values, count, n, stage.c * t2, buf.sq,
                              buf.low, buf.mean, buf.est, buf.weights)
             elif stage.softmax:
                 if stage.feat:                              # one set of weights for all
-                    softmax_group(buf.x, depth, buf.y, count, n, stage.lam, stage.c,
+                    softmax_group(buf.x, depth, values, count, n, stage.lam, stage.c,
                                   buf.at, buf.qv, buf.sq, buf.low, buf.est, buf.weights)
                 else:
-                    softmax_group(buf.y, n, buf.y, count, n, stage.lam, stage.c, buf.at,
+                    softmax_group(values, n, values, count, n, stage.lam, stage.c, buf.at,
                                   buf.qv, buf.sq, buf.low, buf.est, buf.weights)
             else:
-                ridge_group(fit, buf.y, count, n, stage.lam, stage.c,
+                ridge_group(fit, values, count, n, stage.lam * t2, stage.c * t2,
                             stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
             if stage.pixel:
                 _paste_centre(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est)
             else:
                 _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est,
+                       buf.weights)
+            if stage.progressive and stage.tau > 0.0:
+                _reinject(buf.est, buf.z, count, n, stage.tau / np.sqrt(t2), buf.y)
+                _paste(num_z[ch], den_z[ch], buf.hi[g], count, f, d, row, col, buf.y,
                        buf.weights)

@@ -44,6 +44,10 @@ H_FACTOR = 0.5
 #: 1.0 gave 29.44 / 29.48 / 29.43)
 H_FACTOR_PCA = 0.8
 
+#: LIChI's schedule for three stages and more: stage i > 0 of n keeps a fraction
+#: TAU (1 - i / (n - 1)) of the noise in the image the next stage filters
+TAU = 0.75
+
 # Defaults by sigma (8-bit units): (sigma_max, stage-1 patch side, stage-1 group size),
 # from NL-Ridge's table (ALGORITHMS.md 5.4.5.4).
 TABLE = ((15.0, 7, 18), (35.0, 9, 18), (np.inf, 11, 20))
@@ -82,10 +86,11 @@ def _bands(rows, stage, origin):
     return parities
 
 
-def _stage(work, pilot, stage, config, basis):
+def _stage(work, pilot, stage, config, basis, values=None):
     """One stage on the channel planes `work` (C, H, W), matching on the first plane
     of `pilot` (of `work` in the first stage), or on its PCA features if a `basis`
-    is given; returns the estimate's planes."""
+    is given; returns the estimate's planes and, for a progressive stage that
+    re-injects noise, the next Z (else None). `values`: Z (progressive stages)."""
     n_channels, height, width = work.shape
     origin = config.origin
     f = min(stage.f, (min(height, width) - 1) // 2)
@@ -103,14 +108,17 @@ def _stage(work, pilot, stage, config, basis):
     cols = grid(width, f, stage.stride, origin[1])
     num = np.zeros(work.shape, np.float64)        # every pixel's sums, added in a fixed
     den = np.zeros(work.shape, np.float64)        # order (bands fixed in the frame)
+    keep = stage.progressive and stage.tau > 0
+    num_z, den_z = (np.zeros(work.shape, np.float64) if keep else np.zeros((1, 1, 1))
+                    for _ in range(2))
     m = f + stage.d
-    inp = Inputs(work, pilot, guide, q, rows, cols, reflect_index(height, m),
-                 reflect_index(width, m))
+    inp = Inputs(work, pilot, work if values is None else values, guide, q, rows, cols,
+                 reflect_index(height, m), reflect_index(width, m))
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
-            run_bands(attend_band, len(spans), spans, inp, num, den, stage,
+            run_bands(attend_band, len(spans), spans, inp, num, den, num_z, den_z, stage,
                       buffers=lambda: band_buffers(stage, width, len(cols), guide.shape[2]))
-    return (num / den).astype(np.float32)
+    return (num / den).astype(np.float32), (num_z / den_z).astype(np.float32) if keep else None
 
 
 #: Orthonormal luma / chroma (NL-Bayes): white noise stays white with the same sigma
@@ -139,9 +147,10 @@ def _apply(work, plan):
     planes = _planes(work)
     config = plan.config
     bases = config.bases if config.bases is not None else _bases(planes, config)
-    estimate = None
+    estimate, values = None, planes              # Z starts as the noisy image
     for (stage, _), basis in zip(config.stages, bases):
-        estimate = _stage(planes, estimate, stage, config, basis)
+        estimate, after = _stage(planes, estimate, stage, config, basis, values)
+        values = values if after is None else after
     out = np.moveaxis(estimate, 0, 2)
     return np.ascontiguousarray(out @ YUV.astype(np.float32) if color else out)
 
@@ -193,8 +202,10 @@ def _prepare(info, sigma, p):
         f, k, step = sizes[min(i, 1)]
         n = (2 * f + 1) ** 2
         # matching distance + n h^2 P(t) ranks candidates as the softmax logits do
+        progressive = n_stages > 2 and i > 0
         extra = (f, n * h2 if p["position"] != "none" else 0.0,
-                 softmax and dims[min(i, 1)] > 0)
+                 softmax and dims[min(i, 1)] > 0, progressive,
+                 TAU * (1 - i / (n_stages - 1)) if progressive else 0.0, float(np.sqrt(s2)))
         first = i == 0 or p["value"] == "identity"   # weights of the noisy group itself
         if first and softmax:
             stage = Stage(f, d, k, step, 2 * s2, 1.0 / h2, False, False, True, True, pixel,
@@ -256,9 +267,12 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
         softmax(-max(d / n - 2 sigma^2, 0) / h^2) over the group, d the squared
         patch distance from the Gram matrix, the centre rule on the diagonal).
     stages : int, default 2
-        1: ridge attention on the noisy image only. 2 and more: each further
-        stage re-matches on the previous estimate and maps the noisy groups
-        through its statistics (the flow).
+        1: ridge attention on the noisy image only. 2: a second stage re-matches
+        on the first one's estimate and maps the noisy groups through its
+        statistics (the flow). 3 and more follow LIChI: each later stage filters
+        a progressive image Z (the noisy image at first) with the noise level Z
+        still holds, and passes on Z with a decreasing fraction of noise
+        re-injected, 0.75 (1 - i / (stages - 1)) after stage i.
     patch : int, default from sigma
         Stage-1 patch side (odd): 7 up to sigma 15, 9 up to 35, then 11
         (8-bit units; `denoise methods attention` shows the table).
