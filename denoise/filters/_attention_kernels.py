@@ -232,15 +232,18 @@ def _reinject(est, z, k, n, share, out):
 
 
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
-def attend_band(band, bands, inp, num, den, num_z, den_z, stage, buf):
+def attend_band(band, bands, inp, num, den, softmax, progressive, centre, stage, buf):
     """Each group of the band's references, channel by channel: the noisy group
     combined by ridge weights fitted on the pilot's group (the noisy group itself in
     the first stage), or filtered with the pilot group's covariance (Wiener).
     Progressive stages (LIChI) filter the group of Z instead, with the noise level
-    of what Z still holds, and add Z's next version to `num_z`, `den_z`.
+    of what Z still holds, and add Z's next version to progressive = (num_z, den_z).
 
     One kernel for both value maps: a kernel compiles its whole call tree again,
-    matching included, so a second one would cost about 3 s more at first use.
+    matching included, so a second one would cost about 3 s more at first use. The
+    rarer paths are switched on by `softmax`, `progressive` and `centre` (pixel
+    aggregation) not being None: passed None, Numba prunes them, and a call that
+    never takes them does not compile them.
     """
     first, last = bands[band, 0], bands[band, 1]
     _match(inp, first, last, stage, buf)
@@ -248,14 +251,14 @@ def attend_band(band, bands, inp, num, den, num_z, den_z, stage, buf):
     n, depth = (2 * f + 1) ** 2, inp.guide.shape[2]
     for g in range((last - first) * n_cols):
         row, col, count = inp.rows[first + g // n_cols], inp.cols[g % n_cols], buf.count[g]
-        if stage.softmax:
+        if softmax is not None:
             for t in range(3):
                 buf.qv[t] = inp.q[t, row, col] if stage.pen > 0.0 else 0.0
             _gather_features(inp.guide, buf.hi[g], count, d, row, col, buf.x, buf.at)
         for ch in range(inp.work.shape[0]):
             _gather(inp.work[ch], buf.hi[g], count, f, d, row, col, buf.y)
             values, t2 = buf.y, 1.0
-            if stage.progressive:
+            if progressive is not None:
                 _gather(inp.values[ch], buf.hi[g], count, f, d, row, col, buf.z)
                 values = buf.z
                 t = _remaining(buf.y, buf.z, count, n, stage.sigma, stage.tau)
@@ -266,7 +269,7 @@ def attend_band(band, bands, inp, num, den, num_z, den_z, stage, buf):
             if stage.wiener:
                 wiener_group(fit, values, count, n, stage.c * t2, buf.sq,
                              buf.low, buf.mean, buf.est, buf.weights)
-            elif stage.softmax:
+            elif softmax is not None:
                 if stage.feat:                              # one set of weights for all
                     softmax_group(buf.x, depth, values, count, n, stage.lam, stage.c,
                                   buf.at, buf.qv, buf.sq, buf.low, buf.est, buf.weights)
@@ -276,12 +279,12 @@ def attend_band(band, bands, inp, num, den, num_z, den_z, stage, buf):
             else:
                 ridge_group(fit, values, count, n, stage.lam * t2, stage.c * t2,
                             stage.affine, buf.sq, buf.low, buf.est, buf.weights, buf.mean)
-            if stage.pixel:
+            if centre is not None:
                 _paste_centre(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est)
             else:
                 _paste(num[ch], den[ch], buf.hi[g], count, f, d, row, col, buf.est,
                        buf.weights)
-            if stage.progressive and stage.tau > 0.0:
+            if progressive is not None and stage.tau > 0.0:
                 _reinject(buf.est, buf.z, count, n, stage.tau / np.sqrt(t2), buf.y)
-                _paste(num_z[ch], den_z[ch], buf.hi[g], count, f, d, row, col, buf.y,
-                       buf.weights)
+                _paste(progressive[0][ch], progressive[1][ch], buf.hi[g], count, f, d, row,
+                       col, buf.y, buf.weights)

@@ -116,7 +116,10 @@ def _stage(work, pilot, stage, config, basis, values=None):
                  reflect_index(height, m), reflect_index(width, m))
     for spans in _bands(rows, stage, origin[0]):
         if len(spans):
-            run_bands(attend_band, len(spans), spans, inp, num, den, num_z, den_z, stage,
+            run_bands(attend_band, len(spans), spans, inp, num, den,
+                      True if stage.softmax else None,
+                      (num_z, den_z) if stage.progressive else None,
+                      True if stage.pixel else None, stage,
                       buffers=lambda: band_buffers(stage, width, len(cols), guide.shape[2]))
     return (num / den).astype(np.float32), (num_z / den_z).astype(np.float32) if keep else None
 
