@@ -26,14 +26,14 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/denoise warmup
-	@for m in median bilateral nlm lark weighted-median; do \
+	@for m in attention nlm median bilateral lark weighted-median; do \
 	  echo "== $$m: sample_images/noisy -> out/$$m"; \
 	  $(BIN)/denoise run sample_images/noisy/*.png -o out/$$m -m $$m --sigma $(SIGMA8) --overwrite || exit 1; \
 	  $(BIN)/denoise run sample_images/noisy/*.tif -o out/$$m -m $$m --sigma $(SIGMA16) --overwrite || exit 1; \
 	done
 	@echo "== noisy input (PSNR/SSIM against sample_images/clean)"
 	@$(BIN)/denoise eval --clean sample_images/clean --denoised sample_images/noisy
-	@for m in median bilateral nlm lark weighted-median; do \
+	@for m in attention nlm median bilateral lark weighted-median; do \
 	  echo "== $$m"; $(BIN)/denoise eval --clean sample_images/clean --denoised out/$$m || exit 1; \
 	done
 

@@ -36,6 +36,7 @@ def test_run_one_file(runner, images, tmp_path):
 
 
 def test_run_folder_keeps_names_and_dtypes(runner, images, tmp_path):
+    """The default method (attention) on a folder of 8-bit and 16-bit files."""
     result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", "20",
                     "--threads", "1")
     assert result.exit_code == 0, result.stderr
@@ -189,10 +190,10 @@ def test_regress_works_from_any_directory(tmp_path):
 
 
 def test_missing_sigma_names_the_parameters(runner, images, tmp_path):
-    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-p", "h=12",
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "nlm", "-p", "h=12",
                     "-p", "patch_radius=3")
     assert result.exit_code == 0, result.stderr            # search_radius is a constant
-    result = invoke(runner, "run", images, "-o", tmp_path / "out2", "-p", "h=12")
+    result = invoke(runner, "run", images, "-o", tmp_path / "out2", "-m", "nlm", "-p", "h=12")
     assert result.exit_code == 2
     assert "nlm needs the noise level to set patch_radius" in result.stderr
 

@@ -163,7 +163,7 @@ output_opt = click.option(
     help="Output file (for one input file) or folder (created if needed).")
 
 method_opt = click.option(
-    "-m", "--method", type=LiveChoice(method_names), default="nlm",
+    "-m", "--method", type=LiveChoice(method_names), default="attention",
     show_default=True, metavar="METHOD",
     help="Denoising method; `denoise methods` lists and describes them (ref:NAME "
          "runs another package's, for comparison).")

@@ -210,6 +210,10 @@ def _prepare(info, sigma, p):
                  softmax and dims[min(i, 1)] > 0, progressive,
                  TAU * (1 - i / (n_stages - 1)) if progressive else 0.0, float(np.sqrt(s2)))
         first = i == 0 or p["value"] == "identity"   # weights of the noisy group itself
+        if first and not softmax:
+            # ridge fitted on the noisy group needs k < n (Y Y^T of full rank): the
+            # first stage's group size, not the larger one of the later stages
+            k = min(k, sizes[0][1], n - 1) if i > 0 else k
         if first and softmax:
             stage = Stage(f, d, k, step, 2 * s2, 1.0 / h2, False, False, True, True, pixel,
                           *extra)
@@ -295,7 +299,9 @@ def attention(image, *, sigma: float | None = None, weights: str = "ridge", stag
         Later stages' value map: "wiener" (empirical Wiener with the pilot's
         covariance, NL-Bayes), "ridge" (k x k ridge on the pilot, NL-Ridge) or
         "identity" (no map: the groups found on the pilot combined by the
-        first stage's kind of weights, fitted on the noisy group itself).
+        first stage's kind of weights, fitted on the noisy group itself; ridge
+        weights then take the first stage's group size, as they need fewer
+        patches than values).
     affine : bool, default True
         Ridge weights of each patch sum to one, so a group's mean is kept
         (without it, dark flat areas are pulled towards black).
