@@ -9,7 +9,8 @@ a seeded sample of the image's patches and held fixed.
 """
 import numpy as np
 
-from .lark import PILOT_H, PILOT_RADIUS, ckr_gradients, ckr_stencils, disk, steering
+from .lark import (PILOT_H, PILOT_RADIUS, ckr_gradients, ckr_stencils, correlate_plane, disk,
+                   steering)
 from ._weights import pad_reflect
 
 POSITIONS = ("none", "gauss", "adaptive", "steer")
@@ -79,7 +80,8 @@ def position_form(plane, kind, width, sigma):
         return out
     g1, g2 = ckr_gradients(np.asarray(plane, np.float32) * np.float32(255.0))
     weights = disk(ANALYSIS_RADIUS)
-    energy = sum(_smooth(g * g, weights) for g in (g1, g2)) / weights.sum()
+    energy = (correlate_plane(g1 * g1, weights) + correlate_plane(g2 * g2, weights)) \
+        / weights.sum()
     floor = _noise_energy() * (255.0 * sigma) ** 2
     excess = np.maximum(energy - floor, 0.0) / (KAPPA * (255.0 * sigma) ** 2)
     rho = RHO_MIN + (max(width, RHO_MIN) - RHO_MIN) * np.exp(-excess)
@@ -90,17 +92,4 @@ def position_form(plane, kind, width, sigma):
     c = steering(g1, g2, analysis_radius=ANALYSIS_RADIUS)
     gamma = np.maximum(c[3], np.float32(1e-12))          # sqrt(det C)
     out[0], out[1], out[2] = c[0] / gamma * scale, c[1] / gamma * scale, c[2] / gamma * scale
-    return out
-
-
-def _smooth(plane, weights):
-    """The correlation of `plane` with `weights` (mirrored borders), fixed order."""
-    radius = weights.shape[0] // 2
-    padded = pad_reflect(plane, radius)
-    height, width = plane.shape
-    out = np.zeros(plane.shape, np.float32)
-    for a in range(weights.shape[0]):
-        for b in range(weights.shape[1]):
-            if weights[a, b]:
-                out += np.float32(weights[a, b]) * padded[a:a + height, b:b + width]
     return out

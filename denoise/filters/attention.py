@@ -204,8 +204,8 @@ def _prepare(info, sigma, p):
     for i in range(n_stages):
         f, k, step = sizes[min(i, 1)]
         n = (2 * f + 1) ** 2
-        # matching distance + n h^2 P(t) ranks candidates as the softmax logits do
         progressive = n_stages > 2 and i > 0
+        # matching distance + n h^2 P(t) ranks candidates as the softmax logits do
         extra = (f, n * h2 if p["position"] != "none" else 0.0,
                  softmax and dims[min(i, 1)] > 0, progressive,
                  TAU * (1 - i / (n_stages - 1)) if progressive else 0.0, float(np.sqrt(s2)))

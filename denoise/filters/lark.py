@@ -104,7 +104,9 @@ def disk(radius):
 # ---------------------------------------------------------------------------
 # Steps on whole images (planes are float32 (H, W), 0-255 scale).
 
-def _correlate_plane(plane, stencil):
+def correlate_plane(plane, stencil):
+    """The correlation of a plane (H, W) with a square stencil, mirrored borders;
+    each pixel's sum in a fixed order, so a crop gives the same values."""
     radius = stencil.shape[0] // 2
     padded = pad_reflect(plane, radius)
     out = np.empty(plane.shape, dtype=np.float32)
@@ -116,7 +118,7 @@ def _correlate_plane(plane, stencil):
 def ckr_gradients(plane, h=PILOT_H, radius=PILOT_RADIUS):
     """Row and column derivatives of a plane by order-2 classic kernel regression."""
     stencils = ckr_stencils(h, radius)
-    return _correlate_plane(plane, stencils[1]), _correlate_plane(plane, stencils[2])
+    return correlate_plane(plane, stencils[1]), correlate_plane(plane, stencils[2])
 
 
 def steering(g1, g2, *, analysis_radius=5, lam=1.0, alpha=0.5):
@@ -131,9 +133,9 @@ def steering(g1, g2, *, analysis_radius=5, lam=1.0, alpha=0.5):
     """
     k = disk(analysis_radius)
     k2 = (k * k).astype(np.float32)
-    s11 = _correlate_plane(g1 * g1, k2)
-    s12 = _correlate_plane(g1 * g2, k2)
-    s22 = _correlate_plane(g2 * g2, k2)
+    s11 = correlate_plane(g1 * g1, k2)
+    s12 = correlate_plane(g1 * g2, k2)
+    s22 = correlate_plane(g2 * g2, k2)
     out = np.empty((4,) + g1.shape, dtype=np.float32)
     run_bands(steering_kernel, -(-g1.shape[0] // BAND), s11, s12, s22, float(lam), LAMBDA2,
               float(alpha), 1.0 / k.sum(), out)
