@@ -144,3 +144,22 @@ def _run_one(job, index, transform, seen, overwrite, skip_existing):
     check_writable(job.target, image)
     write_image(job.target, transform(image, index), overwrite=overwrite)
     return True
+
+
+def estimate_files(inputs, estimator, *, recursive=False):
+    """``([(path, NoiseEstimate)], Report)`` for the image files in `inputs`."""
+    from .noise.estimate import estimate_noise
+
+    paths = [p for item in map(Path, inputs)
+             for p in (iter_images(item, recursive=recursive) if item.is_dir() else [item])]
+    if not paths:
+        raise InvalidParameterError("no image files found in the inputs")
+    rows, report = [], Report()
+    for path in paths:
+        try:
+            rows.append((path, estimate_noise(read_image(path), estimator=estimator,
+                                              warn=False)))
+            report.done.append(path)
+        except DenoiseError as exc:
+            report.failed.append((path, str(exc)))
+    return rows, report

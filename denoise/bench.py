@@ -41,7 +41,7 @@ from ._config import get_threads, set_threads
 from .errors import DenoiseError, InvalidParameterError
 from .noise import get_noise
 from .protocol import (clean_image, denoise_scaled, load_dataset, method_sigma, noisy_image,
-                       score)
+                       noisy_pair, score)
 from .registry import REFERENCE_PREFIX, REGISTRY, get_filter, references
 
 WARMUP_SIZE = 64          # side of the warm-up crop, in pixels
@@ -237,7 +237,8 @@ def _one_image(result, specs, sigma, index, name, path, bar):
     """The noisy image `index` at `sigma`, then each method in turn on it."""
     clean, data_range = clean_image(path)
     result.data_range = data_range
-    noisy = noisy_image(clean, sigma, index, result.noise, data_range, **result.noise_options)
+    noisy, clean = noisy_pair(clean, sigma, index, result.noise, data_range,
+                              **result.noise_options)
     keep = name == result.montage_image
     base = np.clip(noisy, 0.0, data_range)
     result.noisy.append(Sample("noisy", sigma, name, index, _pixels(clean),

@@ -3,7 +3,8 @@
 * the clean image as float64 in its own units (0-255 for 8-bit files);
 * the noisy image from the noise registry, seeded by the image's index in sorted
   file order (the same seed at every level), **not** clipped or quantised
-  (Gaussian: ``clean + default_rng(k).normal(0, sigma, shape)``);
+  (Gaussian: ``clean + default_rng(k).normal(0, sigma, shape)``); camera noise also
+  gives the truth a result is scored against (the clean image processed the same way);
 * every method gets ``noisy / data_range`` (float64) and the sigma the noise
   implies divided by the data range (the library's float convention; none for
   noise without a sigma), and its output, scaled back, is clipped to the data
@@ -43,9 +44,17 @@ def clean_image(path):
 def noisy_image(clean, level, index, noise="gaussian", top=255.0, **options):
     """The protocol's noisy image: `noise` at `level` (image units where the level is an
     intensity), seed = `index`, not clipped; `top` is the data range."""
+    return noisy_pair(clean, level, index, noise, top, **options)[0]
+
+
+def noisy_pair(clean, level, index, noise="gaussian", top=255.0, **options):
+    """``(noisy, truth)``: :func:`noisy_image`, and what a denoised result is scored
+    against: `clean` itself, except for models that pass the clean image through them
+    too (camera noise: its processed, possibly cropped, ground truth)."""
     model = get_noise(noise)
-    return model.synthesize(clean, level, np.random.default_rng(index), top,
-                            **model.resolve_options(options))
+    out = model.synthesize(clean, level, np.random.default_rng(index), top,
+                           **model.resolve_options(options))
+    return out if model.paired else (out, clean)
 
 
 def method_sigma(noise, level):

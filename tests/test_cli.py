@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def test_run_one_file(runner, images, tmp_path):
 
 def test_run_folder_keeps_names_and_dtypes(runner, images, tmp_path):
     """The default method (attention) on a folder of 8-bit and 16-bit files."""
-    result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", "20",
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", "20/255",
                     "--threads", "1")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.tif"]
@@ -85,12 +86,51 @@ def test_never_overwrites_the_input(runner, images):
     assert (images / "a.png").read_bytes() == before
 
 
-def test_missing_sigma_is_a_usage_error(runner, images, tmp_path):
-    result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "bilateral")
-    assert result.exit_code == 2 and "--sigma" in result.stderr
-    ok = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "bilateral",
-                "-p", "sigma_range=20")
-    assert ok.exit_code == 0, ok.stderr
+def test_sigma_is_estimated_by_default(runner, tmp_path):
+    """No --sigma: each file's own estimate (logged to --log), close to the true sigma,
+    in its own units (8-bit and 16-bit files in one folder)."""
+    clean = np.full((96, 96), 0.5)
+    folder = tmp_path / "in"
+    for name, dtype, top in (("a.png", np.uint8, 255), ("b.tif", np.uint16, 65535)):
+        noisy = clean + np.random.default_rng(4).normal(0.0, 20 / 255, clean.shape)
+        write_image(folder / name, np.rint(np.clip(noisy, 0, 1) * top).astype(dtype))
+    log = tmp_path / "log.json"
+    result = invoke(runner, "-v", "run", folder, "-o", tmp_path / "out", "-m", "bilateral",
+                    "--log", log)
+    assert result.exit_code == 0, result.stderr
+    records = {Path(r["input"]).name: r["noise"] for r in json.loads(log.read_text())["files"]}
+    assert records["a.png"]["estimated"] and records["a.png"]["model"] == "gaussian"
+    assert records["a.png"]["sigma"][0] == pytest.approx(20, rel=0.1)
+    assert records["b.tif"]["sigma"][0] == pytest.approx(20 * 257, rel=0.1)
+    assert "a.png: gaussian noise, sigma" in result.stderr          # -v logs each estimate
+    assert read_image(tmp_path / "out" / "a.png").std() < 0.5 * 20
+
+
+def test_sigma_in_image_units_on_mixed_ranges_is_refused(runner, images, tmp_path):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", "20")
+    assert result.exit_code == 2
+    assert "a.png ranges over 0-255" in result.stderr and "c.tif over 0-65535" in result.stderr
+    assert not (tmp_path / "out").exists()
+    for relative in ("7.8%", "20/255"):
+        ok = invoke(runner, "run", images, "-o", tmp_path / relative.replace("/", "_"),
+                    "-m", "median", "--sigma", relative)
+        assert ok.exit_code == 0, ok.stderr
+
+
+@pytest.mark.parametrize("sigma", ["-3", "zero", "0%", "5/0"])
+def test_bad_sigma_is_a_usage_error(runner, images, tmp_path, sigma):
+    result = invoke(runner, "run", images, "-o", tmp_path / "out", "--sigma", sigma)
+    assert result.exit_code == 2 and "sigma must be auto" in result.stderr
+
+
+def test_estimate_prints_each_file(runner, images):
+    result = invoke(runner, "estimate", images, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    found = {Path(r["name"]).name: r for r in json.loads(result.stdout)["images"]}
+    assert sorted(found) == ["a.png", "b.png", "c.tif"]
+    assert len(found["b.png"]["sigma"]) == 3 and found["c.tif"]["data_range"] == 65535
+    table = invoke(runner, "estimate", images / "a.png")
+    assert table.exit_code == 0 and "a.png" in table.stdout and "gaussian" in table.stdout
 
 
 @pytest.mark.parametrize("param, match", [
@@ -189,13 +229,14 @@ def test_regress_works_from_any_directory(tmp_path):
     assert "median" in result.stdout and "ok" in result.stdout
 
 
-def test_missing_sigma_names_the_parameters(runner, images, tmp_path):
+def test_method_parameters_are_checked_before_estimation(runner, images, tmp_path):
     result = invoke(runner, "run", images, "-o", tmp_path / "out", "-m", "nlm", "-p", "h=12",
                     "-p", "patch_radius=3")
     assert result.exit_code == 0, result.stderr            # search_radius is a constant
-    result = invoke(runner, "run", images, "-o", tmp_path / "out2", "-m", "nlm", "-p", "h=12")
-    assert result.exit_code == 2
-    assert "nlm needs the noise level to set patch_radius" in result.stderr
+    result = invoke(runner, "run", images, "-o", tmp_path / "out2", "-m", "nlm", "-p",
+                    "patch_radius=-1")
+    assert result.exit_code == 2 and "patch_radius" in result.stderr
+    assert not (tmp_path / "out2").exists()
 
 
 def test_first_compilation_is_announced(runner, images, tmp_path, monkeypatch):

@@ -84,7 +84,7 @@ def test_mixed_density_is_checked():
 
 def test_every_kind_has_a_sensible_default_level():
     """No level given: each kind's own default, scaled to the range for intensities."""
-    image = np.full((200, 200), 128, np.uint8)
+    image = np.full((200, 200, 3), 128, np.uint8)       # camera noise needs RGB
     for kind, model in NOISE.items():
         noisy = add_noise(image, kind, seed=1)
         saturated = np.isin(noisy, (0, 255)).mean()

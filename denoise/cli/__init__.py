@@ -5,6 +5,7 @@ import click
 from .. import __version__
 from . import options as opt
 from .bench import bench
+from .estimate import estimate
 from .evaluate import evaluate
 from .methods import methods
 from .noise import noise
@@ -24,7 +25,7 @@ def main():
     """
 
 
-for command in (run, methods, noise, evaluate, bench, regress, warmup):
+for command in (run, methods, noise, estimate, evaluate, bench, regress, warmup):
     main.add_command(command)
 
 __all__ = ["main"]

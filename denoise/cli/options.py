@@ -124,6 +124,31 @@ def finish(ctx, report, what="written"):
     ctx.exit(report.return_code)
 
 
+class RunLog:
+    """Per file, what `run` found or was given about its noise: logged (-v), warned
+    about when unreliable, and written as JSON to --log at the end."""
+
+    def __init__(self, ctx, path, method):
+        self.ctx, self.path, self.method, self.records = ctx, path, method, []
+
+    def add(self, job, out, setting):
+        """Record `job`'s noise `setting`; returns `out` (the denoised image)."""
+        logging.getLogger("denoise").info("%s: %s", job.source, setting.describe())
+        for warning in setting.warnings:
+            note(self.ctx, f"warning: {job.source}: {warning}")
+        self.records.append({"input": str(job.source), "output": str(job.target),
+                             "method": self.method, "noise": setting.as_dict()})
+        return out
+
+    def write(self):
+        if self.path is not None:
+            import json
+
+            from ..io import write_text
+
+            write_text(self.path, json.dumps({"files": self.records}, indent=2) + "\n")
+
+
 # --- parameters ----------------------------------------------------------------------
 
 def key_values(ctx, param, values):
@@ -172,6 +197,48 @@ sigma_opt = click.option(
     "--sigma", type=float, default=None, callback=positive,
     help="Noise standard deviation in the image's own units (0-255 for 8-bit, "
          "0-65535 for 16-bit, data units for float); sets the method's defaults.")
+
+
+def sigma_text(ctx, param, value):
+    """--sigma auto|VALUE|P%|V/R -> (absolute, relative) (see denoise.auto.parse_sigma)."""
+    from ..auto import parse_sigma
+
+    with usage_errors("'--sigma'"):
+        return parse_sigma(value)
+
+
+auto_sigma_opt = click.option(
+    "--sigma", default="auto", show_default=True, callback=sigma_text, metavar="auto|VALUE",
+    help="Noise standard deviation. auto: estimated per file and channel (with -v, "
+         "logged). A number is in the image's own units (0-255 for 8-bit, 0-65535 for "
+         "16-bit, data units for float); 10% or 25/255 is relative to each file's data "
+         "range, for folders mixing 8-bit and 16-bit files.")
+
+noise_model_opt = click.option(
+    "--noise-model", type=click.Choice(["auto", "gaussian", "poisson-gaussian"]),
+    default="auto", show_default=True,
+    help="gaussian: the same sigma at every brightness. poisson-gaussian: variance "
+         "gain*x+offset (sensor noise), stabilised by the generalized Anscombe transform "
+         "before the method runs at unit noise. auto: poisson-gaussian where the "
+         "estimated noise grows with brightness.")
+
+gain_opt = click.option(
+    "--gain", type=float, default=None, callback=positive,
+    help="Poisson-Gaussian gain a of var = a*x + b, x on [0, 1] whatever the dtype (as "
+         "`denoise estimate` prints it and camera profiles give it); implies "
+         "--noise-model poisson-gaussian.")
+
+offset_opt = click.option(
+    "--offset", type=float, default=None,
+    help="Poisson-Gaussian offset b of var = a*x + b on [0, 1] (default 0; with --gain).")
+
+chroma_opt = click.option(
+    "--chroma-strength", type=float, default=1.0, show_default=True, callback=positive,
+    help="Color images: how much harder chroma noise is smoothed than luma noise.")
+
+log_opt = click.option(
+    "--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write a JSON record per file (noise found or given, method, parameters).")
 
 param_opt = click.option(
     "-p", "--param", "params", multiple=True, callback=key_values, metavar="KEY=VALUE",

@@ -14,9 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from ._image import check_image, data_range_of, split_alpha
-from ._validate import check_int, check_positive
-from .errors import InvalidParameterError
+from .._image import check_image, data_range_of, split_alpha
+from .._validate import check_int, check_positive
+from ..errors import InvalidParameterError
 
 NOISE: dict = {}
 
@@ -36,6 +36,8 @@ class NoiseModel:
     check: Callable                # check(level) -> float, or InvalidParameterError
     implied_sigma: Callable = lambda level: None   # level -> sigma (image units) or None
     options: dict = field(default_factory=dict)    # extra options and their defaults
+    paired: bool = False           # synthesize returns (noisy, truth): the clean image
+                                   # passes through the model too (camera pipeline)
 
     def default_level(self, data_range):
         """The default level for images of `data_range` (255, 65535 or 1.0)."""
@@ -82,8 +84,9 @@ def get_noise(name):
             f"unknown noise kind {name!r}; choose from: {', '.join(NOISE)}") from None
 
 
-def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, **options):
-    """Return a noisy copy of `image` (same shape and dtype; alpha untouched).
+def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, return_truth=False,
+              **options):
+    """Return a noisy copy of `image` (same dtype; alpha untouched).
 
     Parameters
     ----------
@@ -100,12 +103,17 @@ def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, **option
     clip : bool, optional
         Clip to the data range. Integer output is always clipped (and rounded);
         float output is not clipped unless `clip` is True (the benchmark protocol).
+    return_truth : bool, default False
+        Also return the image the noisy one should be compared with: `image` itself,
+        except for models that pass the clean image through them too (camera).
     **options
-        The model's extra options (mixed: ``density``).
+        The model's extra options (mixed: ``density``; poisson-gaussian: ``offset``).
 
     Returns
     -------
-    noisy : ndarray, same shape and dtype as `image` (float16 comes back as float32)
+    noisy : ndarray, same shape and dtype as `image` (float16 comes back as float32);
+        camera noise crops an odd last row or column.
+    truth : ndarray, like `noisy`; only with `return_truth`
 
     Raises
     ------
@@ -121,14 +129,21 @@ def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, **option
     color, alpha = split_alpha(arr)
     noisy = model.synthesize(color.astype(np.float64), level, np.random.default_rng(seed), top,
                              **options)
+    noisy, truth = noisy if model.paired else (noisy, color)
+    out = [_as_image(x, image, alpha, top, clip) for x in (noisy, truth)]
+    return tuple(out) if return_truth else out[0]
+
+
+def _as_image(values, image, alpha, top, clip):
+    """Synthesised `values` back in `image`'s dtype and layout (alpha cropped to fit)."""
     if clip or image.dtype.kind == "u":
-        noisy = np.clip(noisy, 0.0, top)
+        values = np.clip(values, 0.0, top)
     if image.dtype.kind == "u":
-        out = np.rint(noisy).astype(image.dtype)
+        out = np.rint(values).astype(image.dtype)
     else:
-        out = noisy.astype(np.float64 if image.dtype == np.float64 else np.float32)
+        out = values.astype(np.float64 if image.dtype == np.float64 else np.float32)
     if alpha is not None:
-        out = np.concatenate([out, alpha.astype(out.dtype)], axis=2)
+        out = np.concatenate([out, alpha[:out.shape[0], :out.shape[1]].astype(out.dtype)], axis=2)
     return out[..., 0] if image.ndim == 2 else out
 
 
@@ -178,8 +193,32 @@ def _identity(level):
     return level
 
 
+def _poisson_gaussian(x, level, rng, top, offset):
+    unit = x / top
+    return (unit + np.sqrt(np.maximum(level * unit + offset, 0.0))
+            * rng.standard_normal(x.shape)) * top
+
+
+def _camera(x, level, rng, top):
+    from ..errors import ImageFormatError
+    from .camera import camera_noise, random_params
+
+    if x.shape[2] != 3:
+        raise ImageFormatError(f"camera noise needs an RGB image, not {x.shape[2]} channel(s)")
+    drawn = random_params(np.random.default_rng(rng.integers(2 ** 63)))
+    noisy, truth, _ = camera_noise(np.clip(x / top, 0.0, 1.0), rng, shot=drawn.shot * level,
+                                   read=drawn.read * level)
+    return noisy * top, truth * top
+
+
+def _real(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise InvalidParameterError(f"offset must be a finite number, got {value!r}")
+    return float(value)
+
+
 #: Checks of the models' extra options.
-OPTION_CHECKS = {"density": _fraction("density")}
+OPTION_CHECKS = {"density": _fraction("density"), "offset": _real}
 
 
 register_noise(NoiseModel(
@@ -203,3 +242,15 @@ register_noise(NoiseModel(
     "sigma of the Gaussian part, in the image's units; impulses: --density",
     "σ", "sigma", 15.0, True, _mixed, _positive, _identity,
     options={"density": 0.1}))
+register_noise(NoiseModel(
+    "poisson-gaussian", "signal-dependent noise, variance gain * x + offset on [0, 1] (sensor "
+    "noise: shot and read)",
+    "gain a of the variance a * x + b, for the image scaled to [0, 1] whatever its dtype "
+    "(0.01: std 0.1 at full scale); b: --offset (default 0.0004)",
+    "a", "gain", 0.01, False, _poisson_gaussian, _positive, options={"offset": 0.0004}))
+register_noise(NoiseModel(
+    "camera", "a camera's noise: sRGB unprocessed to raw, shot and read noise, then "
+    "demosaiced and processed back (Brooks et al. 2019); RGB only",
+    "scale of the shot and read variances drawn per image from the published camera "
+    "distribution (1: as drawn, 2: twice the variance)",
+    "×var", "variance scale", 1.0, False, _camera, _positive, paired=True))

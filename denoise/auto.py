@@ -1,0 +1,162 @@
+"""Denoise an image whatever its noise: sigma estimated, given, or relative to the range.
+
+:func:`denoise` is the library's call and ``denoise run``'s per-file step: it
+resolves the image's noise (:mod:`.noise.condition`), then runs the method directly
+at one sigma when the noise is plain white Gaussian noise, or on the image
+conditioned to unit white noise otherwise (signal-dependent or chroma-heavy noise).
+"""
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ._image import ImageInfo, data_range_of
+from .errors import InvalidParameterError
+from .noise.condition import NoiseSetting, denoise_under, direct_sigma, resolve_noise
+from .registry import get_filter
+
+_RELATIVE = re.compile(r"^\s*([0-9.eE+-]+)\s*(%|/\s*([0-9.eE+-]+))\s*$")
+
+
+@dataclass(frozen=True)
+class NoiseRequest:
+    """What the caller said about the noise: a sigma in image units, or one relative to
+    each image's data range (`relative`, a fraction), or nothing (estimate); the noise
+    model; a noise-level function's gain and offset ([0, 1] units); chroma strength."""
+
+    sigma: Optional[float] = None
+    relative: Optional[float] = None
+    model: str = "auto"
+    gain: Optional[float] = None
+    offset: Optional[float] = None
+    chroma: float = 1.0
+
+    @property
+    def absolute(self):
+        """True when a sigma in image units was given (it means different things for
+        8-bit and 16-bit files)."""
+        return self.sigma is not None
+
+    def sigma_for(self, data_range):
+        """The given sigma for an image of `data_range`, or None (estimate it)."""
+        if self.relative is not None:
+            return self.relative * data_range
+        return self.sigma
+
+
+def parse_sigma(text):
+    """``"auto"`` -> (None, None); ``"25"`` -> (25.0, None); ``"10%"`` -> (None, 0.1);
+    ``"25/255"`` -> (None, 25 / 255). Raises InvalidParameterError otherwise."""
+    text = str(text).strip()
+    if text.lower() == "auto":
+        return None, None
+    match = _RELATIVE.match(text)
+    try:
+        if match:
+            value = float(match.group(1))
+            scale = 100.0 if match.group(2) == "%" else float(match.group(3))
+            fraction = value / scale
+            if not fraction > 0 or not fraction < 1e6:
+                raise ValueError
+            return None, fraction
+        value = float(text)
+        if not value > 0 or value == float("inf"):
+            raise ValueError
+        return value, None
+    except (ValueError, ZeroDivisionError):
+        raise InvalidParameterError(
+            f"sigma must be auto, a number > 0 in the image's units (25), a percentage of "
+            f"the data range (10%) or a value on a stated scale (25/255); got {text!r}") \
+            from None
+
+
+def denoise_image(image, method, request, given=None):
+    """``(denoised, NoiseSetting)`` for `image` with `method` (a name or FilterSpec)
+    and `given` parameters, for the noise `request` describes."""
+    spec = get_filter(method) if isinstance(method, str) else method
+    given = dict(given or {})
+    setting = resolve_noise(image, sigma=request.sigma_for(data_range_of(image.dtype)),
+                            model=request.model, gain=request.gain, offset=request.offset,
+                            chroma=request.chroma)
+    sigma = direct_sigma(image, setting)
+    if sigma is not None:
+        return spec.run(image, spec.plan(ImageInfo.of(image), sigma, **given)), setting
+
+    def method_on(work, unit_sigma):
+        return spec.run(work, spec.plan(ImageInfo.of(work), unit_sigma, **given))
+
+    return denoise_under(image, setting, method_on), setting
+
+
+def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain=None,
+            offset=None, chroma_strength=1.0, **params):
+    """Denoise `image` with `method`, its noise estimated unless given.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, C)
+        uint8, uint16 or float.
+    method : str, default "attention"
+        A registered method (``denoise.REGISTRY``).
+    sigma : float or str, default "auto"
+        "auto" (estimated per channel), a sigma in the image's units, "10%" of the
+        data range, or "25/255" (25 on a 0-255 scale).
+    noise_model : str, default "auto"
+        "gaussian", "poisson-gaussian" or "auto" (Poisson-Gaussian where the estimated
+        noise grows with brightness).
+    gain, offset : float, optional
+        A given noise-level function ``var = gain * x + offset`` for the image on [0, 1].
+    chroma_strength : float, default 1.0
+        Color images: how much harder chroma noise is smoothed than luma noise.
+    **params
+        The method's parameters.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as `image`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = np.clip(0.5 + rng.normal(0.0, 0.1, (64, 64)), 0, 1)
+    >>> out = denoise(noisy, "median")
+    >>> bool(np.std(out) < np.std(noisy))
+    True
+    """
+    if isinstance(sigma, str):
+        absolute, relative = parse_sigma(sigma)
+    else:
+        absolute, relative = sigma, None
+    request = NoiseRequest(absolute, relative, noise_model, gain, offset, chroma_strength)
+    return denoise_image(image, method, request, params)[0]
+
+
+__all__ = ["NoiseRequest", "NoiseSetting", "denoise", "denoise_image", "parse_sigma"]
+
+
+def check_plans(jobs, plans, request):
+    """Refuse a sigma in image units for files of different data ranges (it would be
+    noise in one and nothing in the other), naming two of them."""
+    if not request.absolute:
+        return
+    seen = {}
+    for job, plan in zip(jobs, plans):
+        if plan is None:
+            continue
+        top = data_range_of(plan.info.dtype)
+        seen.setdefault(top, job.source)
+        if len(seen) > 1:
+            (top_a, file_a), (top_b, file_b) = list(seen.items())[:2]
+            raise InvalidParameterError(
+                f"--sigma {request.sigma:g} is in image units, but {file_a} ranges over "
+                f"0-{top_a:g} and {file_b} over 0-{top_b:g}: give it relative to each "
+                f"file's range (e.g. {100 * request.sigma / top_a:.3g}% or "
+                f"{request.sigma:g}/{top_a:g}) or use auto")
+
+
+def validation_sigma(request, info):
+    """A sigma to plan with before the image is read (so a bad -p fails first): the
+    request's, or a typical one (25 on a 0-255 scale) when it will be estimated."""
+    top = data_range_of(info.dtype)
+    sigma = request.sigma_for(top)
+    return 25.0 / 255.0 * top if sigma is None and request.gain is None else sigma

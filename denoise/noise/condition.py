@@ -1,0 +1,167 @@
+"""Make any image's noise the unit white Gaussian noise every method is built for.
+
+:func:`resolve_noise` decides, per image, what its noise is (:class:`NoiseSetting`):
+a sigma given or estimated, or a noise-level function ``var = a x + b`` given or
+estimated. :func:`denoise_under` then runs a denoiser ``denoise(work, sigma)`` on
+the image so conditioned:
+
+1. each channel to unit noise: divided by its sigma, or through the generalized
+   Anscombe transform with its own (a, b) (:mod:`.vst`);
+2. color: to an orthonormal opponent space (luma, two chroma axes), where each
+   component gets its own noise estimate (demosaicing and color matrices make
+   camera noise correlated across channels and strong in chroma) and is scaled to
+   unit noise; the chroma axes are then divided by the chroma strength, so a
+   strength above 1 smooths color more than luma;
+3. the method at sigma 1 on that float array (not rescaled to [0, 1]: bilateral and
+   nlm are not yet exactly scale-equivariant, and measured better unscaled);
+4. back: the inverse of each step, the closed-form unbiased inverse of the GAT.
+
+Matching stays joint over the three components, with luma carrying the most weight
+once chroma is scaled down. Plain white noise of equal sigma per channel (the usual
+synthetic case) needs none of this: the method then runs directly at that sigma.
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .._image import data_range_of, split_alpha
+from ..errors import InvalidParameterError
+from .estimate import estimate_noise, sigma_pca
+from .vst import gat, inverse_gat
+
+#: Noise models a run can assume; "auto" picks one from the estimate.
+NOISE_MODELS = ("auto", "gaussian", "poisson-gaussian")
+#: Orthonormal opponent basis: rows are luma, red-blue, green-magenta.
+OPPONENT = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, -1.0], [1.0, -2.0, 1.0]]) \
+    / np.sqrt([[3.0], [2.0], [6.0]])
+#: Components whose noise differs by more than this ratio go through the opponent path.
+_UNEQUAL = 1.25
+#: The least sigma an estimate is taken as, a fraction of the data range.
+_NOISELESS = 1e-4
+
+
+@dataclass(frozen=True)
+class NoiseSetting:
+    """The noise one image is denoised for: ``sigma`` (image units, per channel) for
+    Gaussian noise, or ``gain`` / ``offset`` (per channel, image on [0, 1]) for
+    Poisson-Gaussian noise; `estimated` says they came from the image."""
+
+    model: str
+    sigma: tuple = ()
+    gain: tuple = ()
+    offset: tuple = ()
+    estimated: bool = False
+    chroma: float = 1.0
+    warnings: tuple = ()
+
+    def describe(self):
+        """One line for logs: the model and its numbers."""
+        how = "estimated" if self.estimated else "given"
+        if self.model == "gaussian":
+            return f"gaussian noise, sigma {_join(self.sigma)} ({how})"
+        return f"poisson-gaussian noise, gain {_join(self.gain)}, offset " \
+               f"{_join(self.offset)} on [0, 1] ({how})"
+
+    def as_dict(self):
+        return {"model": self.model, "sigma": list(self.sigma), "gain": list(self.gain),
+                "offset": list(self.offset), "estimated": self.estimated,
+                "chroma_strength": self.chroma, "warnings": list(self.warnings)}
+
+
+def _join(values):
+    return ", ".join(f"{v:.4g}" for v in values)
+
+
+def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, chroma=1.0):
+    """The :class:`NoiseSetting` for `image`.
+
+    `sigma` (image units) given: Gaussian noise of that sigma in every channel. `gain`
+    (and `offset`, default 0) given: Poisson-Gaussian noise with that function.
+    Otherwise both are estimated (:func:`~.estimate.estimate_noise`), and `model`
+    "auto" takes Poisson-Gaussian where the fit finds the noise grows with brightness.
+    """
+    if model not in NOISE_MODELS:
+        raise InvalidParameterError(
+            f"unknown noise model {model!r}; choose from: {', '.join(NOISE_MODELS)}")
+    if not chroma > 0:
+        raise InvalidParameterError(f"chroma strength must be > 0, got {chroma!r}")
+    channels = 1 if image.ndim == 2 else image.shape[2] - (image.shape[2] in (2, 4))
+    if gain is not None:
+        return NoiseSetting("poisson-gaussian", gain=(float(gain),) * channels,
+                            offset=(float(offset or 0.0),) * channels, chroma=chroma)
+    if sigma is not None:
+        return NoiseSetting("gaussian", sigma=(float(sigma),) * channels, chroma=chroma)
+    found = estimate_noise(image, warn=False)
+    floor = _NOISELESS * data_range_of(image.dtype)
+    if min(found.sigma) < floor:         # no measurable noise: denoise (almost) nothing
+        found = replace(found, sigma=tuple(max(s, floor) for s in found.sigma))
+    chosen = found.model if model == "auto" else model
+    if chosen == "poisson-gaussian" and min(found.gain) <= 0:
+        chosen = "gaussian"
+    return NoiseSetting(chosen, found.sigma, found.gain, found.offset, True, chroma,
+                        found.warnings)
+
+
+def denoise_under(image, setting, denoise):
+    """Denoise `image` for `setting` with ``denoise(work, sigma)``, which takes a float64
+    (H, W, C) array with unit noise and the sigma 1."""
+    top = data_range_of(image.dtype)
+    planes, alpha = split_alpha(image[..., None] if image.ndim == 2 else image)
+    x = planes.astype(np.float64) / top
+    if setting.model == "gaussian":
+        unit = np.stack([x[..., c] / (s / top) for c, s in enumerate(setting.sigma)], axis=2)
+    else:
+        unit = np.stack([gat(x[..., c], a, b) for c, (a, b) in
+                         enumerate(zip(setting.gain, setting.offset))], axis=2)
+    if x.shape[2] == 3:
+        scale = _opponent_scale(unit, setting)
+        unit = (unit @ OPPONENT.T) / scale
+    out = np.asarray(denoise(unit, 1.0), dtype=np.float64)
+    if x.shape[2] == 3:
+        out = (out * scale) @ OPPONENT
+    if setting.model == "gaussian":
+        out = np.stack([out[..., c] * (s / top) for c, s in enumerate(setting.sigma)], axis=2)
+    else:
+        out = np.stack([inverse_gat(out[..., c], a, b) for c, (a, b) in
+                        enumerate(zip(setting.gain, setting.offset))], axis=2)
+    return _restore(out * top, image, alpha, top)
+
+
+def direct_sigma(image, setting):
+    """The one sigma (image units) a method can run at directly, or None when the image
+    needs conditioning (:func:`denoise_under`): Poisson-Gaussian noise, or channels or
+    opponent components whose noise differs."""
+    if setting.model != "gaussian":
+        return None
+    sigma = np.asarray(setting.sigma)
+    if sigma.max() > _UNEQUAL * sigma.min():
+        return None
+    if len(sigma) == 3 and setting.estimated:
+        top = data_range_of(image.dtype)
+        planes, _ = split_alpha(image)
+        comps = (planes.astype(np.float64) / top) @ OPPONENT.T
+        found = np.array([sigma_pca(comps[..., k]) for k in range(3)])
+        if found.max() > _UNEQUAL * found.min():
+            return None
+    return float(sigma.mean()) if setting.chroma == 1.0 else None
+
+
+def _opponent_scale(unit, setting):
+    """Per opponent component: its noise std (measured, the channels being at unit
+    noise) times the chroma strength for the two chroma axes."""
+    comps = unit @ OPPONENT.T
+    measured = np.array([sigma_pca(comps[..., k]) for k in range(3)]) \
+        if setting.estimated else np.ones(3)
+    measured = np.where(measured > 0, measured, 1.0)
+    return measured * np.array([1.0, setting.chroma, setting.chroma])
+
+
+def _restore(values, image, alpha, top):
+    """Values in image units back to `image`'s dtype and layout, alpha put back."""
+    if image.dtype.kind == "u":
+        out = np.clip(np.rint(values), 0, top).astype(image.dtype)
+    else:
+        out = values.astype(np.float64 if image.dtype == np.float64 else np.float32)
+    if alpha is not None:
+        out = np.concatenate([out, alpha.astype(out.dtype)], axis=2)
+    return out[..., 0] if image.ndim == 2 else out
