@@ -46,18 +46,14 @@ def test_white_noise_on_flat_image(name, sigma, seed):
     # 256 x 256: the sampling error of each estimator is ~1 %; pca also runs ~3 % low
     # (its documented small-sample bias), so 8 % leaves room for both.
     plane = 0.5 * (255.0 if sigma > 1 else 1.0) + noise((256, 256), sigma, seed)
-    assert relative_error(SIGMA_ESTIMATORS[name][0](plane), sigma) < 0.08
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_pca_bias_on_noise_alone_is_the_documented_one(seed):
-    """The smallest eigenvalue of n sample covariances of 49-dim white noise sits at the
-    Marchenko-Pastur edge sigma^2 (1 - sqrt(49 / n))^2: sigma is low by 7 / sqrt(n)."""
-    plane = noise((256, 256), 1.0, seed)
-    expected = 1.0 - 7.0 / (256 - 6)            # 250^2 patch positions: 2.8 % low
-    # Measured spread of sigma_pca around that edge: ~0.6 % sd over 12 seeds.
-    assert abs(sigma_pca(plane) - expected) < 0.025
-    assert sigma_pca(plane) < 1.0
+    ratio = SIGMA_ESTIMATORS[name][0](plane) / sigma
+    assert abs(ratio - 1.0) < 0.08
+    if name == "pca":
+        # The documented bias: the smallest eigenvalue of the sample covariance of n
+        # 49-dim white-noise patches sits at the Marchenko-Pastur edge
+        # sigma^2 (1 - sqrt(49 / n))^2, so sigma runs 7 / sqrt(n) low (2.8 % for the
+        # 250^2 patches here). Measured spread around it: 0.6 % sd over 12 seeds.
+        assert abs(ratio - (1.0 - 7.0 / 250)) < 0.025 and ratio < 1.0
 
 
 @pytest.mark.parametrize("k", [257.0, 1.0 / 255.0, 3.7e-3, 1e6])
@@ -86,11 +82,18 @@ def test_pca_beats_mad_on_fine_texture(seed):
     assert abs(sigma_pca(plane) - sigma) < abs(sigma_mad(plane) - sigma)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_pca_does_not_collapse_on_fine_texture(seed):
+    """The selection keeps ever fewer patches here (52 in 49 dims at the third pass for
+    seed 2, whose smallest eigenvalue is ~0): so small a selection must not be used."""
     sigma = 25.0
     plane = fine_texture() + noise((256, 256), sigma, seed)
-    assert sigma_pca(plane) > 0.5 * sigma        # biased low here, but not to ~zero
+    assert sigma_pca(plane) > 0.5 * sigma        # ~20 % low here, but not ~zero
+
+
+def test_fine_texture_is_flagged():
+    image = np.clip(np.round(fine_texture() + noise((256, 256), 25.0, 0)), 0, 255)
+    assert estimate_noise(image.astype(np.uint8), warn=False).reliable is False
 
 
 # --- 3. independent references ----------------------------------------------------------------
@@ -225,7 +228,7 @@ def test_fit_nlf_recovers_poisson_gaussian(a, b, seed):
 
 @pytest.mark.parametrize("a, b", POISSON_GAUSSIAN)
 def test_estimate_noise_calls_it_poisson_gaussian(a, b):
-    # warn=False: noise carried past 0 and 1 counts as "clipped" (2 % and 9 % of samples).
+    # warn=False: the noise carries 2 % and 9 % of the samples past 0 or 1 ("clipped").
     result = estimate_noise(noisy_ramp(a, b, 0), warn=False)
     assert result.model == "poisson-gaussian" and result.signal_dependent == (True,)
     assert relative_error(result.gain[0], a) < 0.15
@@ -272,6 +275,8 @@ def test_warn_false_is_silent_but_keeps_the_notes():
 
 
 def test_warn_false_is_silent_on_clipped_bands():
+    """Bins mostly inside a flat clipped band have a robust std of 0; the line fit used to
+    divide by their floored variance squared (1e-300 ** 2 == 0.0) and numpy warned."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = estimate_noise(clipped_uint8(blocks=True), warn=False)
