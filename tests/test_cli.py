@@ -288,3 +288,36 @@ def test_methods_says_when_sigma_is_always_needed(runner):
     assert "unless its sigma-derived parameters are given" in text("nlm")
     assert "whatever the parameters" in text("attention")
     assert "Needs --sigma" not in text("median")
+
+
+def test_camera_noise_writes_its_truth(runner, tmp_path):
+    """The camera pipeline processes the clean image too: --truth writes that, and the
+    noisy file is compared with it, not with the input."""
+    source = tmp_path / "rgb.png"
+    write_image(source, random_image((24, 30, 3), np.uint8, seed=5))
+    result = invoke(runner, "noise", source, "-o", tmp_path / "noisy.png", "--kind", "camera",
+                    "--truth", tmp_path / "truth.png", "--seed", "2")
+    assert result.exit_code == 0, result.stderr
+    noisy, truth = read_image(tmp_path / "noisy.png"), read_image(tmp_path / "truth.png")
+    assert noisy.shape == truth.shape == (24, 30, 3)
+    from denoise.noise import add_noise
+    expected = add_noise(read_image(source), "camera", seed=2, return_truth=True)
+    np.testing.assert_array_equal(noisy, expected[0])
+    np.testing.assert_array_equal(truth, expected[1])
+    refused = invoke(runner, "noise", source, "-o", tmp_path / "g.png", "--truth",
+                     tmp_path / "t2.png")
+    assert refused.exit_code == 2 and "camera" in refused.stderr
+
+
+def test_poisson_gaussian_noise_takes_an_offset(runner, tmp_path):
+    source = tmp_path / "gray.png"
+    write_image(source, np.full((64, 64), 128, np.uint8))
+    for offset in ("0.0001", "0.01"):
+        result = invoke(runner, "noise", source, "-o", tmp_path / f"n{offset}.png", "--kind",
+                        "poisson-gaussian", "--level", "0.001", "--offset", offset)
+        assert result.exit_code == 0, result.stderr
+    quiet = read_image(tmp_path / "n0.0001.png").astype(float).std()
+    loud = read_image(tmp_path / "n0.01.png").astype(float).std()
+    # std = 255 sqrt(a x + b) at x = 0.5: 6.6 and 25.6
+    assert quiet == pytest.approx(255 * np.sqrt(0.0005 + 0.0001), rel=0.1)
+    assert loud == pytest.approx(255 * np.sqrt(0.0005 + 0.01), rel=0.1)

@@ -1,4 +1,6 @@
 """`denoise noise`: add seeded synthetic noise (kinds from the noise registry)."""
+from pathlib import Path
+
 import click
 
 from . import options as opt
@@ -22,6 +24,12 @@ def _kinds_help():
                    "each file's range where it is an intensity.")
 @click.option("--density", type=float, default=None,
               help="mixed only: fraction of samples turned into impulses (default 0.1).")
+@click.option("--offset", type=float, default=None,
+              help="poisson-gaussian only: offset b of the variance a*x + b, x on [0, 1] "
+                   "(default 0.0004).")
+@click.option("--truth", type=click.Path(path_type=Path), default=None,
+              help="camera only (it processes the clean image too): also write the ground "
+                   "truth to score against, to this file or folder.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed; the k-th file (sorted order) uses SEED + k.")
 @opt.recursive_opt
@@ -29,7 +37,7 @@ def _kinds_help():
 @opt.skip_existing_opt
 @opt.verbosity
 @click.pass_context
-def noise(ctx, inputs, output, kind, level, density, seed, recursive, overwrite,
+def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recursive, overwrite,
           skip_existing):
     """Add seeded synthetic noise to images (test data for the filters).
 
@@ -37,18 +45,41 @@ def noise(ctx, inputs, output, kind, level, density, seed, recursive, overwrite,
     Examples:
       denoise noise clean.png -o noisy.png --kind gaussian --level 25 --seed 1
       denoise noise clean/ -o noisy/ --kind mixed --level 15 --density 0.1
+      denoise noise photo.png -o noisy.png --kind camera --truth truth.png
     """
     from ..batch import jobs_for, run_jobs
+    from ..io import write_image
     from ..noise import add_noise, get_noise
 
     model = get_noise(kind)
     with opt.usage_errors():
-        options = model.resolve_options({"density": density})
+        options = model.resolve_options({"density": density, "offset": offset})
         if level is not None:
             model.check(level)
         jobs = jobs_for(inputs, output, recursive=recursive)
-    report = run_jobs(jobs, lambda image, k: add_noise(image, kind, level, seed=seed + k,
-                                                       **options),
-                      overwrite=overwrite, skip_existing=skip_existing,
+        truths = truth_jobs(model, inputs, truth, recursive)
+
+    def synthesize(image, k):
+        noisy, clean = add_noise(image, kind, level, seed=seed + k, return_truth=True,
+                                 **options)
+        if truths:
+            write_image(truths[k].target, clean, overwrite=overwrite)
+        return noisy
+
+    report = run_jobs(jobs, synthesize, overwrite=overwrite, skip_existing=skip_existing,
                       progress=not opt.quiet(ctx), on_error=opt.error)
     opt.finish(ctx, report)
+
+
+def truth_jobs(model, inputs, truth, recursive):
+    """The ground-truth paths of a paired model's outputs (--truth), or None."""
+    from ..batch import jobs_for
+    from ..errors import InvalidParameterError
+
+    if truth is None:
+        return None
+    if not model.paired:
+        raise InvalidParameterError(
+            f"--truth is for noise that also changes the clean image (camera), not "
+            f"{model.name}: compare with the input itself")
+    return jobs_for(inputs, truth, recursive=recursive)

@@ -44,29 +44,64 @@ def sigma_pca(plane):
     for n patches (sigma 6 % low on 128 x 128, 1.4 % on 512 x 512); on natural images
     the weak texture left lifts it by about as much, and undoing the first without the
     second made the benchmark sets' estimates worse, so neither is corrected.
+
+    Spatially correlated noise (demosaiced, resampled) has little power at the
+    highest frequencies, where the smallest eigenvalue looks: there the noise part of
+    the spectrum is not flat. When its 13th smallest eigenvalue exceeds the smallest
+    by :data:`CORRELATED` (white noise stays below 1.5 on the benchmark sets, camera
+    noise starts at 2), the estimate is taken on the sub-images of every s-th pixel
+    (s = 2, 3, 4: the first whose spectrum is flat), which keep the per-pixel
+    variance and lose the correlation; s - 1 is the noise's correlation radius.
     """
     return _pca(plane)[0]
 
 
+#: Ratio of the 13th smallest to the smallest eigenvalue above which noise is
+#: taken as spatially correlated, and the largest sub-sampling step tried.
+CORRELATED, _MAX_STEP = 1.8, 4
+
+
 def _pca(plane):
-    """:func:`sigma_pca` and the share of patch positions it ended on."""
+    """(sigma, share of patch positions kept, correlation radius in pixels or None when
+    beyond :data:`_MAX_STEP` - 1). BLAS runs on one thread here: on a busy machine its
+    spinning threads made a call 50 times slower, and the products are small."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        sigma, passed, spread = _pca_blas(plane)
+        if spread <= CORRELATED:
+            return sigma, passed, 0
+        for step in range(2, _MAX_STEP + 1):
+            parts = [_pca_blas(plane[a::step, b::step]) for a in range(step)
+                     for b in range(step)]
+            sigma, passed, spread = (float(np.median(v)) for v in zip(*parts))
+            if spread <= CORRELATED:
+                return sigma, passed, step - 1
+        return sigma, passed, None
+
+
+def _pca_blas(plane):
+    """(sigma, share kept, spread: 13th smallest / smallest eigenvalue) of one plane."""
     p = PCA_PATCH
-    if min(plane.shape) < p + 2:
-        return sigma_mad(plane), 0.0
+    if min(plane.shape) < 2 * p:
+        return sigma_mad(plane), 0.0, 1.0
     energy = _patch_gradient_energy(plane, p)
     step = max(1, math.ceil(math.sqrt(energy.size / _MAX_PATCHES)))
     energy = energy[::step, ::step]
     keep = ~_touches_extremes(plane, p)[::step, ::step]
     if keep.sum() < p * p:
-        return sigma_mad(plane), 0.0
-    sigma2 = _min_eigenvalue(plane, keep, p, step)
+        return sigma_mad(plane), 0.0, 1.0
+    values = _eigenvalues(plane, keep, p, step)
+    passed = 1.0                            # share of positions the texture test passed
     for _ in range(PCA_ITERATIONS - 1):
-        selected = keep & (energy < sigma2 * _texture_threshold(p, PCA_CONFIDENCE))
+        selected = keep & (energy < values[0] * _texture_threshold(p, PCA_CONFIDENCE))
+        passed = float(selected.mean())
         if selected.sum() < 10 * p * p:     # too few for a covariance in p*p dimensions
             break
         keep = selected
-        sigma2 = _min_eigenvalue(plane, keep, p, step)
-    return math.sqrt(max(sigma2, 0.0)), float(keep.mean())
+        values = _eigenvalues(plane, keep, p, step)
+    spread = values[12] / values[0] if values[0] > 0 else math.inf
+    return math.sqrt(max(values[0], 0.0)), passed, spread
 
 
 def sigma_mad(plane):
@@ -138,9 +173,9 @@ def _box_sums(array, rows, cols):
     return table[rows:, cols:] - table[:-rows, cols:] - table[rows:, :-cols] + table[:-rows, :-cols]
 
 
-def _min_eigenvalue(plane, keep, p, step):
-    """Smallest eigenvalue of the uncentred covariance of the kept p x p patches (those
-    whose top-left corner is on the grid of `step`)."""
+def _eigenvalues(plane, keep, p, step):
+    """Eigenvalues (ascending) of the uncentred covariance of the kept p x p patches
+    (those whose top-left corner is on the grid of `step`)."""
     windows = np.lib.stride_tricks.sliding_window_view(plane, (p, p))[::step, ::step]
     moment = np.zeros((p * p, p * p))
     for top in range(0, keep.shape[0], _BLOCK_ROWS):
@@ -148,7 +183,7 @@ def _min_eigenvalue(plane, keep, p, step):
         block = block.reshape(-1, p * p)
         moment += block.T @ block
     count = int(keep.sum())
-    return float(np.linalg.eigvalsh(moment / max(count - 1, 1))[0])
+    return np.linalg.eigvalsh(moment / max(count - 1, 1))
 
 
 @functools.lru_cache(maxsize=None)
@@ -199,7 +234,7 @@ class NoiseLevelFunction:
         return np.sqrt(np.maximum(self.gain * np.asarray(x, dtype=float) + self.offset, 0.0))
 
 
-def fit_nlf(plane, sigma=None):
+def fit_nlf(plane, sigma=None, radius=0):
     """Fit ``var = a * x + b`` to `plane` (float, its own units) on its smooth parts.
 
     A unit-norm diagonal Haar detail carries the noise, a 7x7 mean the level. Pixels
@@ -210,14 +245,22 @@ def fit_nlf(plane, sigma=None):
     then Huber-reweighted, least squares. Bins that reach the plane's extremes
     (clipping) are dropped. The slope counts when it is `_SLOPE_Z` standard errors
     above zero and the std grows by `_MIN_GROWTH` over the levels seen.
+
+    Noise correlated over `radius` pixels (:func:`sigma_pca` measures it) is read
+    from the Haar detail between pixels ``radius + 1`` apart, where it is white; the
+    gradient test, calibrated on white noise, is then left to the detail-energy test.
     """
     from scipy.ndimage import uniform_filter
 
-    detail = (plane[:-1, :-1] - plane[:-1, 1:] - plane[1:, :-1] + plane[1:, 1:]) / 2.0
-    level = uniform_filter(plane, _MEAN_SIDE, mode="reflect")[:-1, :-1]
-    smooth = uniform_filter(plane, 3, mode="reflect")
-    grad = (np.gradient(smooth, axis=0) ** 2 + np.gradient(smooth, axis=1) ** 2)
-    grad = uniform_filter(grad, 5, mode="reflect")[:-1, :-1] / _GRADIENT_GAIN
+    g = radius + 1
+    detail = (plane[:-g, :-g] - plane[:-g, g:] - plane[g:, :-g] + plane[g:, g:]) / 2.0
+    level = uniform_filter(plane, _MEAN_SIDE + 2 * radius, mode="reflect")[:-g, :-g]
+    if radius:
+        grad = np.zeros(detail.shape)
+    else:
+        smooth = uniform_filter(plane, 3, mode="reflect")
+        grad = (np.gradient(smooth, axis=0) ** 2 + np.gradient(smooth, axis=1) ** 2)
+        grad = uniform_filter(grad, 5, mode="reflect")[:-1, :-1] / _GRADIENT_GAIN
     energy = uniform_filter(detail * detail, _MEAN_SIDE, mode="reflect")
     sigma = sigma_pca(plane) if sigma is None else sigma
     fit = (0.0, sigma * sigma)
@@ -260,7 +303,7 @@ def _bins(level, detail):
 def _line_fit(x, y, counts):
     """Weighted (the variance of a variance, 2 y^2 / n), then Huber-reweighted least
     squares of y = a x + b. Returns ((a, b), z-score of a)."""
-    base = counts / (2.0 * np.maximum(y, 1e-300) ** 2)
+    base = counts / (2.0 * np.maximum(y * y, 1e-300))
     weights = base
     design = np.stack([x, np.ones_like(x)], axis=1)
     for _ in range(8):
@@ -310,6 +353,7 @@ class NoiseEstimate:
     data_range: float
     estimator: str
     warnings: tuple = ()
+    correlation: tuple = ()     # per channel: the radius (pixels) the noise is correlated over
 
     @property
     def model(self):
@@ -332,7 +376,8 @@ class NoiseEstimate:
         return {"sigma": list(self.sigma), "gain": list(self.gain), "offset": list(self.offset),
                 "signal_dependent": list(self.signal_dependent), "model": self.model,
                 "data_range": self.data_range, "estimator": self.estimator,
-                "reliable": self.reliable, "warnings": list(self.warnings)}
+                "correlation_radius": list(self.correlation), "reliable": self.reliable,
+                "warnings": list(self.warnings)}
 
 
 def estimate_noise(image, *, estimator="pca", warn=True):
@@ -371,7 +416,7 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     color, _ = split_alpha(image[..., None] if image.ndim == 2 else image)
     found = [_channel(color[..., c].astype(np.float64), top, estimator)
              for c in range(color.shape[2])]
-    notes = [n for f in found for n in f[4]]
+    notes = [n for f in found for n in f[5]]
     clipped = float(np.mean((color <= 0) | (color >= top)))
     if clipped > _CLIPPED:
         notes.append(f"{100 * clipped:.0f}% of the samples are clipped at 0 or the top of "
@@ -380,22 +425,29 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     if warn:
         for note in notes:
             warnings.warn(note, stacklevel=2)
-    return NoiseEstimate(tuple(f[0] for f in found), tuple(f[1] for f in found),
-                         tuple(f[2] for f in found), tuple(f[3] for f in found),
-                         float(top), estimator, notes)
+    return NoiseEstimate(*(tuple(f[k] for f in found) for k in range(4)), float(top),
+                         estimator, notes, tuple(f[4] for f in found))
 
 
 def _channel(plane, top, estimator):
-    """(sigma, gain, offset, signal dependent, [warnings]) of one plane."""
+    """(sigma, gain, offset, signal dependent, correlation radius, [warnings]) of a plane."""
     notes = []
-    sigma, kept = _pca(plane)
+    sigma, kept, radius = _pca(plane)
     if estimator != "pca":
         sigma = SIGMA_ESTIMATORS[estimator][0](plane)
     if min(plane.shape) < 2 * PCA_PATCH or kept < _FEW_PATCHES:
         notes.append("heavy texture or a small image: few patches look like noise alone, "
                      "so sigma may be overestimated")
-    nlf = fit_nlf(plane / top, sigma / top) if min(plane.shape) > _MEAN_SIDE else \
-        NoiseLevelFunction(0.0, (sigma / top) ** 2, False, np.empty(0), np.empty(0), 0.0)
+    if radius is None:
+        notes.append(f"the noise is correlated over more than {_MAX_STEP - 1} pixels: "
+                     f"sigma is a lower bound")
+    radius = _MAX_STEP - 1 if radius is None else radius
+    if min(plane.shape) > _MEAN_SIDE + 2 * radius:
+        nlf = fit_nlf(plane / top, sigma / top, radius)
+    else:
+        nlf = NoiseLevelFunction(0.0, (sigma / top) ** 2, False, np.empty(0), np.empty(0), 0.0)
     if nlf.smooth_fraction < _FEW_SMOOTH:
         notes.append("too few smooth pixels to fit how the noise varies with brightness")
-    return float(sigma), nlf.gain, nlf.offset, nlf.signal_dependent, notes
+    if not nlf.signal_dependent:            # the constant model: var = sigma^2
+        return float(sigma), 0.0, (sigma / top) ** 2, False, radius, notes
+    return float(sigma), nlf.gain, nlf.offset, True, radius, notes
