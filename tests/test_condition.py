@@ -19,22 +19,25 @@ def rgb(seed, sigmas, size=96):
     NoiseSetting("gaussian", sigma=(0.05, 0.1, 0.2), estimated=True)])
 def test_conditioning_is_undone_exactly(setting):
     """With a denoiser that changes nothing, every step (scaling, opponent transform,
-    per-component scale, chroma strength) is inverted: the image comes back."""
+    per-component scale, chroma strength, the range [0, 1]) is inverted: the image
+    comes back; the method sees an array spanning [0, 1]."""
     _, noisy = rgb(0, (0.05, 0.1, 0.2))
     seen = []
-    back = denoise_under(noisy, setting, lambda work, sigma: seen.append(sigma) or work)
+    back = denoise_under(noisy, setting, lambda work, sigma: seen.append(work) or work)
     np.testing.assert_allclose(back, noisy, atol=1e-12)
-    assert seen == [1.0]
+    assert seen[0].min() == 0.0 and seen[0].max() == pytest.approx(1.0)
 
 
 def test_each_component_reaches_unit_noise():
-    """The method sees unit noise in luma and (before the chroma strength) in chroma."""
+    """The method is told the noise it gets: in luma and (before the chroma strength) in
+    chroma, the std of what it sees equals the sigma it is given."""
     _, noisy = rgb(1, (0.05, 0.1, 0.2), size=192)
     flat = noisy - rgb(1, (0, 0, 0), size=192)[0]
     setting = NoiseSetting("gaussian", sigma=(0.05, 0.1, 0.2), estimated=True)
-    stds = []
-    denoise_under(flat, setting, lambda work, sigma: stds.append(work.std(axis=(0, 1))) or work)
-    np.testing.assert_allclose(stds[0], 1.0, rtol=0.1)
+    ratios = []
+    denoise_under(flat, setting,
+                  lambda work, sigma: ratios.append(work.std(axis=(0, 1)) / sigma) or work)
+    np.testing.assert_allclose(ratios[0], 1.0, rtol=0.1)
 
 
 def test_plain_white_noise_runs_directly():

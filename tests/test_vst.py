@@ -48,10 +48,10 @@ def test_poisson_gaussian_noise_is_denoised_through_the_transform():
     x = np.tile(np.linspace(0.05, 0.95, 128), (96, 1))
     a, b = 0.02, 0.0001
     z = x + np.sqrt(a * x + b) * rng.standard_normal(x.shape)
-    given = denoise(z, "bilateral", gain=a, offset=b)
-    flat = denoise(z, "bilateral", sigma=float(np.sqrt(a * 0.5 + b)))
-    auto = denoise(z, "bilateral")
+    given = denoise(z, "nlm", gain=a, offset=b)
+    flat = denoise(z, "nlm", sigma=float(np.sqrt(a * 0.5 + b)))
+    auto = denoise(z, "nlm")
     error = [np.mean((out - x) ** 2) for out in (given, flat, auto)]
     assert error[0] < error[1]
-    assert error[2] < 1.2 * error[0]
+    assert error[2] < error[1]          # estimated: still better than one sigma
     assert np.mean((z - x) ** 2) > 3 * error[0]

@@ -18,9 +18,10 @@ from . import options as opt
 @opt.verbosity
 @click.pass_context
 def estimate(ctx, inputs, estimator, fmt, recursive):
-    """Estimate the noise of images: sigma per channel (image units) and the
-    noise-level function var = gain*x + offset (x on [0, 1]), with the model
-    `run --noise-model auto` would take and any reason to doubt the estimate.
+    """Estimate the noise of images: sigma per channel (image units), the
+    noise-level function var = gain*x + offset (x on [0, 1]), the radius in pixels
+    over which the noise is correlated (0: white; demosaiced camera noise: 1-2),
+    the model `run --noise-model auto` would take and any reason to doubt it.
 
     \b
     Examples:
@@ -43,12 +44,17 @@ def render(rows, fmt):
         return json.dumps({"images": [{"name": str(p), **e.as_dict()} for p, e in rows]},
                           indent=2)
     width = max([len("image")] + [len(str(p)) for p, _ in rows])
-    lines = [f"{'image':<{width}}  {'sigma':<22}  {'gain':<24}  {'offset':<24}  model"]
+    lines = [f"{'image':<{width}}  {'sigma':<22}  {'gain':<24}  {'offset':<24}  "
+             f"{'radius':<8}  model"]
     for path, e in rows:
         flag = "" if e.reliable else "  (unreliable: " + "; ".join(e.warnings) + ")"
         lines.append(f"{str(path):<{width}}  {_join(e.sigma):<22}  {_join(e.gain):<24}  "
-                     f"{_join(e.offset):<24}  {e.model}{flag}")
+                     f"{_join(e.offset):<24}  {_radius(e.correlation):<8}  {e.model}{flag}")
     return "\n".join(lines)
+
+
+def _radius(values):
+    return ", ".join("?" if v is None else str(v) for v in values)
 
 
 def _join(values):

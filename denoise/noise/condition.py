@@ -12,14 +12,21 @@ the image so conditioned:
    camera noise correlated across channels and strong in chroma) and is scaled to
    unit noise; the chroma axes are then divided by the chroma strength, so a
    strength above 1 smooths color more than luma;
-3. the method at sigma 1 on that float array (not rescaled to [0, 1]: bilateral and
-   nlm are not yet exactly scale-equivariant, and measured better unscaled);
+3. everything to [0, 1], the method at the sigma unit noise has there: a float
+   image's methods assume the range [0, 1] when they derive their parameters from
+   sigma, so the data must span it;
 4. back: the inverse of each step, the closed-form unbiased inverse of the GAT.
+
+Spatially correlated noise (demosaiced) is averaged away more slowly than white
+noise of the same per-pixel sigma: the method is given sigma times the square root
+of the estimate's correlation factor (the variance of a 2 x 2 mean against white
+noise's; about 2.6 for bilinear demosaicing, so sigma x 1.6).
 
 Matching stays joint over the three components, with luma carrying the most weight
 once chroma is scaled down. Plain white noise of equal sigma per channel (the usual
 synthetic case) needs none of this: the method then runs directly at that sigma.
 """
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,10 +60,13 @@ class NoiseSetting:
     estimated: bool = False
     chroma: float = 1.0
     warnings: tuple = ()
+    inflation: float = 1.0     # sigma multiplier for spatially correlated noise
 
     def describe(self):
         """One line for logs: the model and its numbers."""
         how = "estimated" if self.estimated else "given"
+        if self.inflation > 1.0:
+            how += f"; spatially correlated: sigma x {self.inflation:.2f} for the method"
         if self.model == "gaussian":
             return f"gaussian noise, sigma {_join(self.sigma)} ({how})"
         return f"poisson-gaussian noise, gain {_join(self.gain)}, offset " \
@@ -65,6 +75,7 @@ class NoiseSetting:
     def as_dict(self):
         return {"model": self.model, "sigma": list(self.sigma), "gain": list(self.gain),
                 "offset": list(self.offset), "estimated": self.estimated,
+                "sigma_factor": self.inflation,
                 "chroma_strength": self.chroma, "warnings": list(self.warnings)}
 
 
@@ -99,12 +110,12 @@ def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, ch
     if chosen == "poisson-gaussian" and min(found.gain) <= 0:
         chosen = "gaussian"
     return NoiseSetting(chosen, found.sigma, found.gain, found.offset, True, chroma,
-                        found.warnings)
+                        found.warnings, math.sqrt(float(np.median(found.factor))))
 
 
 def denoise_under(image, setting, denoise):
     """Denoise `image` for `setting` with ``denoise(work, sigma)``, which takes a float64
-    (H, W, C) array with unit noise and the sigma 1."""
+    (H, W, C) array on [0, 1] and the sigma of its noise there."""
     top = data_range_of(image.dtype)
     planes, alpha = split_alpha(image[..., None] if image.ndim == 2 else image)
     x = planes.astype(np.float64) / top
@@ -116,7 +127,10 @@ def denoise_under(image, setting, denoise):
     if x.shape[2] == 3:
         scale = _opponent_scale(unit, setting)
         unit = (unit @ OPPONENT.T) / scale
-    out = np.asarray(denoise(unit, 1.0), dtype=np.float64)
+    lo, hi = float(unit.min()), float(unit.max())
+    span = max(hi - lo, 1e-12)
+    out = np.asarray(denoise((unit - lo) / span, setting.inflation / span),
+                     dtype=np.float64) * span + lo
     if x.shape[2] == 3:
         out = (out * scale) @ OPPONENT
     if setting.model == "gaussian":
@@ -143,7 +157,7 @@ def direct_sigma(image, setting):
         found = np.array([sigma_pca(comps[..., k]) for k in range(3)])
         if found.max() > _UNEQUAL * found.min():
             return None
-    return float(sigma.mean()) if setting.chroma == 1.0 else None
+    return float(sigma.mean()) * setting.inflation if setting.chroma == 1.0 else None
 
 
 def _opponent_scale(unit, setting):

@@ -354,6 +354,7 @@ class NoiseEstimate:
     estimator: str
     warnings: tuple = ()
     correlation: tuple = ()     # per channel: the radius (pixels) the noise is correlated over
+    factor: tuple = ()          # per channel: variance of a 2 x 2 mean over white noise's (1: white)
 
     @property
     def model(self):
@@ -376,7 +377,8 @@ class NoiseEstimate:
         return {"sigma": list(self.sigma), "gain": list(self.gain), "offset": list(self.offset),
                 "signal_dependent": list(self.signal_dependent), "model": self.model,
                 "data_range": self.data_range, "estimator": self.estimator,
-                "correlation_radius": list(self.correlation), "reliable": self.reliable,
+                "correlation_radius": list(self.correlation),
+                "correlation_factor": list(self.factor), "reliable": self.reliable,
                 "warnings": list(self.warnings)}
 
 
@@ -416,7 +418,7 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     color, _ = split_alpha(image[..., None] if image.ndim == 2 else image)
     found = [_channel(color[..., c].astype(np.float64), top, estimator)
              for c in range(color.shape[2])]
-    notes = [n for f in found for n in f[5]]
+    notes = [n for f in found for n in f[6]]
     clipped = float(np.mean((color <= 0) | (color >= top)))
     if clipped > _CLIPPED:
         notes.append(f"{100 * clipped:.0f}% of the samples are clipped at 0 or the top of "
@@ -426,11 +428,13 @@ def estimate_noise(image, *, estimator="pca", warn=True):
         for note in notes:
             warnings.warn(note, stacklevel=2)
     return NoiseEstimate(*(tuple(f[k] for f in found) for k in range(4)), float(top),
-                         estimator, notes, tuple(f[4] for f in found))
+                         estimator, notes, tuple(f[4] for f in found),
+                         tuple(f[5] for f in found))
 
 
 def _channel(plane, top, estimator):
-    """(sigma, gain, offset, signal dependent, correlation radius, [warnings]) of a plane."""
+    """(sigma, gain, offset, signal dependent, correlation radius, correlation factor,
+    [warnings]) of a plane."""
     notes = []
     sigma, kept, radius = _pca(plane)
     if estimator != "pca":
@@ -448,6 +452,22 @@ def _channel(plane, top, estimator):
         nlf = NoiseLevelFunction(0.0, (sigma / top) ** 2, False, np.empty(0), np.empty(0), 0.0)
     if nlf.smooth_fraction < _FEW_SMOOTH:
         notes.append("too few smooth pixels to fit how the noise varies with brightness")
+    factor = _correlation_factor(plane, sigma) if radius else 1.0
     if not nlf.signal_dependent:            # the constant model: var = sigma^2
-        return float(sigma), 0.0, (sigma / top) ** 2, False, radius, notes
-    return float(sigma), nlf.gain, nlf.offset, True, radius, notes
+        return float(sigma), 0.0, (sigma / top) ** 2, False, radius, factor, notes
+    return float(sigma), nlf.gain, nlf.offset, True, radius, factor, notes
+
+
+def _correlation_factor(plane, sigma):
+    """The variance of a 2 x 2 mean of the noise against white noise's:
+    1 + rho(0, 1) + rho(1, 0) + (rho(1, 1) + rho(1, -1)) / 2, each correlation read
+    from the noise std of the difference of neighbours, 2 sigma^2 (1 - rho), measured
+    like sigma itself (weak-texture patches, sub-sampled where still correlated).
+    Bounded to [1, 4]."""
+    if sigma <= 0:
+        return 1.0
+    rho = []
+    for diff in (plane[:, 1:] - plane[:, :-1], plane[1:, :] - plane[:-1, :],
+                 plane[1:, 1:] - plane[:-1, :-1], plane[1:, :-1] - plane[:-1, 1:]):
+        rho.append(1.0 - _pca(diff)[0] ** 2 / (2.0 * sigma * sigma))
+    return float(np.clip(1.0 + rho[0] + rho[1] + (rho[2] + rho[3]) / 2.0, 1.0, 4.0))
