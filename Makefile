@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DATASETS ?= ../shared/datasets
+NOISE_SETS = --dataset Set12=$(DATASETS)/Set12 --dataset BSD68=$(DATASETS)/BSD68 --dataset CBSD68=$(DATASETS)/CBSD68
 
 .PHONY: install install-test demo test regress bench samples clean
 
@@ -78,7 +79,18 @@ bench: install-test
 	@echo "== Median family: speed against SciPy and OpenCV, impulse and mixed noise"
 	@echo "python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md" >> $(REPORT)/commands.txt
 	cache=$$(mktemp -d) && NUMBA_CACHE_DIR=$$cache $(BIN)/python benchmarks/median_family.py --dataset $(DATASETS)/Set12 --output $(REPORT)/median_family.md; rc=$$?; rm -rf $$cache; exit $$rc
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md --output BENCHMARKS.md
+	@echo "== Noise: estimation, noise-level function, sigma auto, Poisson-Gaussian, camera noise"
+	@echo "python benchmarks/noise_targets.py --part estimate,nlf,auto,pg,camera $(NOISE_SETS) --output-dir $(REPORT)" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/noise_targets.py --part estimate,nlf,auto,pg,camera $(NOISE_SETS) --output-dir $(REPORT)
+	@echo "== tune: self-supervised choices against the clean-chosen best"
+	@echo "python benchmarks/tune_accuracy.py --dataset $(DATASETS)/Set12 --methods nlm,bilateral,median,attention --output $(REPORT)/tune_accuracy.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/tune_accuracy.py --dataset $(DATASETS)/Set12 --methods nlm,bilateral,median,attention --output $(REPORT)/tune_accuracy.md
+	@echo "python benchmarks/tune_accuracy.py --dataset $(DATASETS)/CBSD68 --noise camera --limit 17 --methods nlm,bilateral,median --output $(REPORT)/tune_camera.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/tune_accuracy.py --dataset $(DATASETS)/CBSD68 --noise camera --limit 17 --methods nlm,bilateral,median --output $(REPORT)/tune_camera.md
+	@echo "== RNI15: real noise, montage of denoise run with every default"
+	@echo "python benchmarks/rni15_montage.py --dataset $(DATASETS)/RNI15 --output $(REPORT)/rni15 --publish docs/rni15.jpg" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/rni15_montage.py --dataset $(DATASETS)/RNI15 --output $(REPORT)/rni15 --publish docs/rni15.jpg
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

@@ -1,13 +1,15 @@
 """RNI15 (real noise, no reference): noisy photos against `denoise run` with every default.
 
 Usage: python benchmarks/rni15_montage.py --dataset DIR/RNI15 --output benchmarks/report/rni15
-       [--photo Dog.png --photo ...]
+       --publish docs/rni15.jpg [--photo Dog.png --photo ...]
 
 For each photo: the whole noisy image and the whole result of ``denoise.denoise(image)``
 (attention, noise estimated: what ``denoise run photo -o out`` does), then two crops
 zoomed 3x (nearest neighbour, so pixels stay visible) from where the photo is most
-textured and where it is darkest (where color mottling shows). Writes OUTPUT.png and
-OUTPUT.md (the estimate found for each photo and the time).
+textured and where it is darkest (where color mottling shows). Writes OUTPUT.png,
+OUTPUT.md (the estimate found for each photo and the time; its image link is the
+--publish path, relative to the project, as BENCHMARKS.md includes it) and a JPEG copy
+at --publish, small enough to commit.
 """
 import argparse
 import time
@@ -47,6 +49,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True, help="path without extension")
+    parser.add_argument("--publish", type=Path, required=True,
+                        help="JPEG copy of the montage, committed (docs/rni15.jpg)")
     parser.add_argument("--photo", action="append", default=None)
     args = parser.parse_args()
     import matplotlib
@@ -80,11 +84,15 @@ def main():
     figure.tight_layout()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(args.output.with_suffix(".png"), dpi=60)
+    args.publish.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.publish, dpi=50, pil_kwargs={"quality": 82})
     env = environment()
-    text = ["# RNI15: real noise, `denoise run` with every default", "",
+    text = ["### RNI15: real noise, `denoise run` with every default", "",
+            "Noisy photos (no clean reference) against `denoise run photo -o out` (attention, "
+            "noise estimated); crops zoomed 3x from the most textured and the darkest part.",
             f"Command: `python benchmarks/rni15_montage.py --dataset {args.dataset} "
-            f"--output {args.output}`; {env.get('date', '')}.", "",
-            f"![montage]({args.output.with_suffix('.png').name})", "",
+            f"--output {args.output} --publish {args.publish}`; {env.get('date', '')}.", "",
+            f"![RNI15 montage]({args.publish.as_posix()})", "",
             "| photo | size | sigma found (8-bit) | correlation radius | model | seconds |",
             "| --- | --- | --- | --- | --- | --- |", *lines, ""]
     write_text(args.output.with_suffix(".md"), "\n".join(text))

@@ -11,6 +11,7 @@ from .methods import methods
 from .noise import noise
 from .regress import regress
 from .run import run
+from .tune import tune
 from .warmup import warmup
 
 
@@ -25,7 +26,7 @@ def main():
     """
 
 
-for command in (run, methods, noise, estimate, evaluate, bench, regress, warmup):
+for command in (run, methods, noise, estimate, evaluate, bench, regress, tune, warmup):
     main.add_command(command)
 
 __all__ = ["main"]

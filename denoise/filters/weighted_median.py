@@ -160,15 +160,25 @@ def _select(padded, out, r0, n_rows, buf):
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
 def _patch_stats(g, f, stats, line):
-    """stats[0], stats[1]: sums of g and of g^2 over the patch around each position of
-    the padded band `g` (positions start d rows and columns before the band)."""
-    sq = stats[2]
-    for i in range(g.shape[0]):
-        for j in range(g.shape[1]):
-            sq[i, j] = g[i, j] * g[i, j]
+    """stats[0]: sums of g over the patch around each position of the padded band `g`
+    (positions start d rows and columns before the band); stats[1]: the sums of squared
+    deviations from that patch's own mean. Two passes, not sum g^2 - n mean^2: that
+    difference cancels in float32 once the values sit far from 0 (an offset added to
+    the image changed the weights), and it depends only on the patch, so a crop gives
+    the same bits."""
     n_rows, n_cols = stats.shape[1] - 2 * f, stats.shape[2] - 2 * f
     box_sums(g, f, stats[0, :n_rows, :n_cols], line[0], line[1])
-    box_sums(sq, f, stats[1, :n_rows, :n_cols], line[0], line[1])
+    p = 2 * f + 1
+    inv_n = np.float32(1.0 / (p * p))
+    for i in range(n_rows):
+        for j in range(n_cols):
+            mean = stats[0, i, j] * inv_n
+            total = np.float32(0.0)
+            for a in range(p):
+                for b in range(p):
+                    dev = g[i + a, j + b] - mean
+                    total += dev * dev
+            stats[1, i, j] = total
 
 
 @njit(cache=True, nogil=True, fastmath=False)    # no FMA: var and cov are differences
@@ -187,12 +197,13 @@ def _correlate(buf, cfg, tr, tc, n_rows):
             a, b = pr + d, pc + d                      # p in wt, dist and stats
             qa, qb = a + tr, b + tc                    # p + t
             mean_p, mean_q = stats[0, a, b] * inv_n, stats[0, qa, qb] * inv_n
-            var_p = stats[1, a, b] * inv_n - mean_p * mean_p
-            var_q = stats[1, qa, qb] * inv_n - mean_q * mean_q
+            var_p = stats[1, a, b] * inv_n
+            var_q = stats[1, qa, qb] * inv_n
             var_d = dist[a, b] * inv_n - (mean_p - mean_q) * (mean_p - mean_q)
             cov = np.float32(0.5) * (var_p + var_q - var_d)
-            spread = (max(var_p, zero) + s2) * (max(var_q, zero) + s2)
-            rho = cov / np.sqrt(max(spread, np.float32(1e-30)))
+            # no absolute floor: at any scale, both spreads 0 means two flat patches
+            spread = np.sqrt(var_p + s2) * np.sqrt(var_q + s2)
+            rho = cov / spread if spread > zero else zero
             wt[a, b] *= max(rho, zero)
 
 
@@ -202,7 +213,7 @@ class Buffers(NamedTuple):
     gb: np.ndarray             # (1, R + 2m, W + 2m) the guide band, padded
     wt: np.ndarray             # (R + 2d, W + 2d) weights of one offset
     dist: np.ndarray           # like wt (correlation) or (0, 0)
-    stats: np.ndarray          # (3, R + 2m, W + 2m) patch sums of g, g^2 (correlation)
+    stats: np.ndarray          # (2, R + 2m, W + 2m) patch sums of g, squared deviations
     field: np.ndarray          # weight_field's rows
     line: np.ndarray           # (2, W + 2m)
     weights: np.ndarray        # (S^2, R, W) the band's weights per window offset
@@ -216,7 +227,7 @@ def _buffers(cfg, rows, width):
     return Buffers(
         np.empty((1, rows + 2 * m, width + 2 * m), np.float32), np.empty(plane, np.float32),
         np.empty(plane if cfg.correlation else (0, 0), np.float32),
-        np.empty((3, rows + 2 * m, width + 2 * m) if cfg.correlation else (3, 0, 0), np.float32),
+        np.empty((2, rows + 2 * m, width + 2 * m) if cfg.correlation else (2, 0, 0), np.float32),
         field_scratch(pw, width), np.empty((2, width + 2 * m), np.float32),
         np.empty((size * size, rows, width), np.float32), np.empty((2, size * size), np.float32))
 

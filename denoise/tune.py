@@ -1,0 +1,322 @@
+"""Choose a method's parameters for one image, through the registry.
+
+:func:`tune` scores each candidate of a grid with :func:`denoise.auto.denoise_image`,
+as ``denoise run`` would (nothing here knows a method): by PSNR against a clean
+reference, or else by the J-invariant loss of Noise2Self (Batson & Royer, ICML 2019;
+:func:`jinv_loss`) on a centre crop, with ONE grid mask (scikit-image's approximate
+loss in ``calibrate_denoiser``, here with the phase ``stride // 2`` in both axes).
+The parameters are meant for the plain (not blanked) denoiser, which is better with
+the same parameters but may prefer others (benchmarks/tune_accuracy.py measures it).
+"""
+import itertools
+import logging
+import time
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from ._image import ImageInfo, check_image, data_range_of, split_alpha
+from .auto import NoiseRequest, denoise_image, parse_sigma, validation_sigma
+from .errors import ImageFormatError, InvalidParameterError
+from .metrics import psnr
+from .noise.condition import direct_sigma, resolve_noise
+from .registry import coerce_params, get_filter
+
+log = logging.getLogger(__name__)
+
+#: The default grid: the estimated (or given) sigma times these.
+SIGMA_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
+#: The largest correlation radius the blanking covers; beyond it, a warning.
+MAX_RADIUS = 3
+#: A lag's noise correlation counts from this size (or 6 / sqrt(pairs), if larger).
+CORRELATION_THRESHOLD = 0.05
+#: The share of pixels (the flattest, by 7x7 local variance) the correlation is read on.
+_FLAT_SHARE, _WINDOW = 0.25, 7
+PSNR, JINV = "psnr", "j-invariant mse"
+
+
+class Trial(NamedTuple):
+    """A scored candidate (a grid's ``sigma`` as ``--sigma`` text); kind: PSNR or JINV."""
+
+    params: dict
+    score: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` found: the ranking (best first) and how it was made."""
+
+    method: str
+    ranking: tuple             # of Trial, best first
+    kind: str                  # PSNR (higher is better) or JINV (lower is better)
+    stopped_early: bool        # max_seconds ran out before every candidate was tried
+    tried: int
+    candidates: int            # the grid's size
+    radius: Optional[int]      # correlation radius used (None with a clean reference)
+    stride: Optional[int]      # mask stride used (None with a clean reference)
+    request: NoiseRequest      # as given (sigma auto stays auto)
+    notes: tuple = ()
+
+    @property
+    def best(self):
+        """The best :class:`Trial`."""
+        return self.ranking[0]
+
+
+def tune(image, method, grid=None, *, clean=None, request=NoiseRequest(), stride=4,
+         crop=512, max_seconds=None, progress=None):
+    """Rank the candidate parameters of `method` for `image`.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W) or (H, W, C)
+        uint8, uint16 or float, as ``denoise run`` reads it.
+    method : str or FilterSpec
+        A registered method.
+    grid : dict, optional
+        ``{parameter: [values]}``, values as ``-p`` takes them (text) or typed; the key
+        ``sigma`` takes ``--sigma`` values. Default: :func:`default_grid`.
+    clean : ndarray, optional
+        A clean reference shaped like `image`: rank by PSNR on the whole image.
+    request : NoiseRequest
+        The noise, as ``--sigma`` gives it (default: estimated on the whole image).
+    stride, crop : int, default 4 and 512
+        Without `clean`: the mask stride (raised to ``2 r + 2`` for correlation radius
+        r) and the largest side of the centre crop the loss is taken on.
+    max_seconds : float, optional
+        Start no candidate after this many seconds (the first always runs).
+    progress : callable, optional
+        Called with no argument after each candidate.
+
+    Returns
+    -------
+    TuneResult
+    """
+    start = time.perf_counter()
+    spec = get_filter(method) if isinstance(method, str) else method
+    check_image(image)
+    if clean is not None:
+        check_reference(image, clean)
+    given = _coerced(spec, grid, request) if grid else None
+    pinned, notes, estimate = _pinned(image, request)
+    given = given or _coerced(spec, default_grid(spec, image, pinned, estimate), pinned)
+    candidates = _candidates(spec, given, image, pinned)
+    score, radius, stride, more = _scorer(image, clean, spec, pinned, stride, crop)
+    kind, trials = JINV if clean is None else PSNR, []
+    for note in notes + more:
+        log.warning(note)
+    for params in candidates:
+        if trials and max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+        trials.append(Trial(params, score(params), kind))
+        log.info("%s %s: %s %.6g", spec.name, params, kind, trials[-1].score)
+        if progress is not None:
+            progress()
+    ranking = sorted(trials, key=lambda t: -t.score if kind == PSNR else t.score)
+    return TuneResult(spec.name, tuple(ranking), kind, len(trials) < len(candidates),
+                      len(trials), len(candidates), radius, stride, request, notes + more)
+
+
+def grid_size(grid):
+    """How many candidates `grid` makes (the default grid's when it is empty)."""
+    return int(np.prod([len(v) for v in grid.values()])) if grid else len(SIGMA_FACTORS)
+
+
+def default_grid(spec, image, request, estimate=None):
+    """``{"sigma": [...]}``: the request's sigma, or the `estimate` (else ``denoise run``'s,
+    the channels' mean), times SIGMA_FACTORS; for methods with parameters from sigma."""
+    if request.gain is not None or (not spec.sigma_required and all(
+            p.default is not None for p in spec.params)):
+        raise InvalidParameterError(f"{spec.name}: no parameter follows sigma (or a gain is "
+                                    f"given): give a grid (--grid KEY=V1,V2)")
+    base = request.sigma_for(data_range_of(image.dtype)) or estimate
+    if base is None:
+        base = float(np.mean(resolve_noise(image, model=request.model).sigma))
+    return {"sigma": [f"{base * f:.4g}" for f in SIGMA_FACTORS]}
+
+
+def check_reference(image, clean, names=("the image", "the clean reference")):
+    """Raise ImageFormatError naming both shapes and `names` unless they match."""
+    if clean.shape != image.shape:
+        raise ImageFormatError(f"{names[1]} has shape {clean.shape} but {names[0]} has "
+                               f"shape {image.shape}; a clean reference must match")
+
+
+def jinv_loss(image, denoise_fn, stride=4, radius=0):
+    """The J-invariant loss of ``denoise_fn`` on `image`: the mean squared difference
+    (image units, color channels) between ``denoise_fn(masked_image(image, stride,
+    radius))`` and `image` at the masked pixels."""
+    rows, cols = _mask(image.shape, stride)
+    out = np.asarray(denoise_fn(masked_image(image, stride, radius)), dtype=np.float64)
+    noisy = _color(image.astype(np.float64))[np.ix_(rows, cols)]
+    return float(np.mean((_color(out)[np.ix_(rows, cols)] - noisy) ** 2))
+
+
+def masked_image(image, stride=4, radius=0):
+    """`image` with the grid mask blanked: the pixels at ``stride // 2 + k stride`` in
+    both axes and their `radius`-neighbourhoods (squares) take the mean of the four
+    pixels at distance ``radius + 1`` along the axes (one outside the image: its mirror
+    about the masked pixel). Every channel (alpha too: no method reads it); integers
+    are rounded."""
+    if stride < 2 * radius + 2:
+        raise InvalidParameterError(
+            f"stride must be at least 2 radius + 2 = {2 * radius + 2}, got {stride}")
+    x = image.astype(np.float64)
+    (height, width), (rows, cols), d = x.shape[:2], _mask(x.shape, stride), radius + 1
+    fill = sum(x[np.ix_(_beside(rows, dr, height), _beside(cols, dc, width))]
+               for dr, dc in ((-d, 0), (d, 0), (0, -d), (0, d))) / 4.0
+    for a, b in itertools.product(range(-radius, radius + 1), repeat=2):
+        in_r, in_c = (rows + a >= 0) & (rows + a < height), (cols + b >= 0) & (cols + b < width)
+        x[np.ix_(rows[in_r] + a, cols[in_c] + b)] = fill[np.ix_(in_r, in_c)]
+    if np.dtype(image.dtype).kind == "u":
+        x = np.clip(np.rint(x), 0, data_range_of(image.dtype))
+    return x.astype(image.dtype)
+
+
+def correlation_radius(image, *, limit=MAX_RADIUS):
+    """The smallest r such that the noise correlation of `image` is below
+    CORRELATION_THRESHOLD at every lag with max(|dx|, |dy|) > r (``limit + 1``: none).
+
+    The noise is ``z - median3x3(z)`` on the flattest quarter of the pixels (7x7 local
+    variance; clipped areas left out); its autocorrelation, averaged over channels,
+    less white Gaussian noise's through the same steps (the median correlates lags 1-2).
+    """
+    planes = np.moveaxis(_color(image.astype(np.float64)), 2, 0)
+    found = [_residual_correlation(p, limit + 1) for p in planes]
+    excess = np.mean([f[0] for f in found], axis=0) - _white_reference(limit + 1)[0]
+    pairs = np.min([f[1] for f in found], axis=0)
+    counts = np.abs(excess) >= np.maximum(CORRELATION_THRESHOLD, 6.0 / np.sqrt(pairs))
+    lags = np.abs(np.mgrid[-limit - 1:limit + 2, -limit - 1:limit + 2])
+    ring = np.maximum(lags[0], lags[1])
+    return next((r for r in range(limit + 1) if not counts[ring > r].any()), limit + 1)
+
+
+def _residual_correlation(plane, lags):
+    """(autocorrelation of the median residual at lags -lags..lags on the flat pixels,
+    the number of pairs of flat pixels at each lag)."""
+    from scipy.ndimage import median_filter, uniform_filter
+    from scipy.signal import fftconvolve
+
+    size = 2 * lags + 1
+    nothing = np.zeros((size, size)), np.ones((size, size))
+    residual = plane - median_filter(plane, size=3, mode="reflect")
+    mean = uniform_filter(plane, _WINDOW, mode="reflect")
+    variance = uniform_filter(plane * plane, _WINDOW, mode="reflect") - mean * mean
+    varied = variance > 1e-12 * max(float(np.ptp(plane)), 1e-300) ** 2
+    for value in (plane.min(), plane.max()):          # leave out clipped areas
+        clipped = plane == value
+        if clipped.mean() > 1e-3:
+            varied &= uniform_filter(clipped.astype(np.float64), _WINDOW) == 0
+    if varied.sum() < 4 * size * size:
+        return nothing
+    keep = varied & (variance <= np.quantile(variance[varied], _FLAT_SHARE))
+    e, w = np.where(keep, residual - residual[keep].mean(), 0.0), keep.astype(np.float64)
+    centre = tuple(slice(n - 1 - lags, n + lags) for n in plane.shape)
+    products = fftconvolve(e, e[::-1, ::-1])[centre]
+    pairs = np.maximum(np.rint(fftconvolve(w, w[::-1, ::-1])[centre]), 1.0)
+    covariance = products / pairs
+    return (covariance / covariance[lags, lags], pairs) if covariance[lags, lags] > 0 \
+        else nothing
+
+
+@lru_cache(maxsize=None)
+def _white_reference(lags):
+    """What :func:`_residual_correlation` gives for white Gaussian noise (512 x 512)."""
+    return _residual_correlation(np.random.default_rng(0).normal(size=(512, 512)), lags)
+
+
+def _scorer(image, clean, spec, request, stride, crop):
+    """(score of a candidate, radius, stride, notes): PSNR of the whole image against
+    `clean`, or without it the J-invariant loss on the centre crop."""
+    def score(params):
+        req, given = _split(params, request)
+        if clean is None:
+            return jinv_loss(part, lambda x: denoise_image(x, spec, req, given)[0],
+                             stride, radius)
+        out = denoise_image(image, spec, req, given)[0]
+        return psnr(_color(clean), _color(out), data_range=data_range_of(image.dtype))
+
+    if clean is not None:
+        return score, None, None, ()
+    (height, width), notes = image.shape[:2], ()
+    top, left = max(0, (height - crop) // 2), max(0, (width - crop) // 2)
+    part = image[top:top + crop, left:left + crop]
+    radius = correlation_radius(part)
+    if radius > MAX_RADIUS:
+        notes = (f"the noise looks correlated beyond {MAX_RADIUS} pixels (or the image is "
+                 f"heavily textured): the choice may under-smooth; a clean reference helps",)
+        radius = MAX_RADIUS
+    stride = max(stride, 2 * radius + 2)
+    if min(part.shape[:2]) <= stride // 2:
+        raise InvalidParameterError(
+            f"the image ({width}x{height}) is too small for a mask of stride {stride}")
+    return score, radius, stride, notes
+
+
+def _coerced(spec, grid, request):
+    """``{key: [typed values]}`` from `grid` (sigma values checked, kept as text)."""
+    if "sigma" in grid and request.gain is not None:
+        raise InvalidParameterError("a sigma grid has no effect with a given gain")
+    out = {key: [str(v).strip() for v in values] for key, values in grid.items()}
+    for key, texts in out.items():
+        if not texts:
+            raise InvalidParameterError(f"grid {key}: no values")
+        if key == "sigma" and any(parse_sigma(t) == (None, None) for t in texts):
+            raise InvalidParameterError("a sigma grid takes values, not auto (the default "
+                                        "grid is around the estimate)")
+        out[key] = texts if key == "sigma" else \
+            [coerce_params(spec, {key: t})[key] for t in texts]
+    return out
+
+
+def _candidates(spec, grid, image, request):
+    """Every combination of `grid`, each planned (a bad value fails before filtering)."""
+    info, top = ImageInfo.of(image), data_range_of(image.dtype)
+    out = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    for req, given in (_split(params, request) for params in out):
+        spec.plan(info, validation_sigma(req, info) or 25.0 / 255.0 * top, **given)
+    return out
+
+
+def _split(params, request):
+    """(the request with the candidate's sigma, the method's parameters)."""
+    given = dict(params)
+    if (sigma := given.pop("sigma", None)) is None:
+        return request, given
+    return replace(request, **dict(zip(("sigma", "relative"), parse_sigma(sigma)))), given
+
+
+def _pinned(image, request):
+    """(`request` with the sigma ``denoise run`` finds on the whole image, when it uses one;
+    warnings; the channels' mean estimated sigma or None). Blanked crops would each be
+    estimated again, and lower (by about 7 %)."""
+    if request.sigma_for(data_range_of(image.dtype)) is not None or request.gain is not None:
+        return request, (), None
+    setting = resolve_noise(image, model=request.model, chroma=request.chroma)
+    sigma = direct_sigma(image, setting)
+    pinned = request if sigma is None else replace(request, sigma=sigma, relative=None)
+    return pinned, tuple(setting.warnings), float(np.mean(setting.sigma))
+
+
+def _mask(shape, stride):
+    """Row and column indices of the grid mask (phase stride // 2 in both axes)."""
+    return np.arange(stride // 2, shape[0], stride), np.arange(stride // 2, shape[1], stride)
+
+
+def _beside(index, offset, size):
+    """`index + offset`, or `index - offset` where that falls outside 0..size-1."""
+    return np.where((index + offset >= 0) & (index + offset < size), index + offset,
+                    index - offset)
+
+
+def _color(image):
+    """(H, W, C) color channels of `image` (alpha dropped)."""
+    return split_alpha(image[..., None] if image.ndim == 2 else image)[0]
+
+
+__all__ = ["JINV", "PSNR", "SIGMA_FACTORS", "TuneResult", "Trial", "check_reference",
+           "correlation_radius", "default_grid", "grid_size", "jinv_loss", "masked_image",
+           "tune"]
