@@ -12,7 +12,6 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -22,6 +21,7 @@ from .auto import NoiseRequest, denoise_image, parse_sigma, validation_sigma
 from .errors import ImageFormatError, InvalidParameterError
 from .metrics import psnr
 from .noise.condition import direct_sigma, resolve_noise
+from .noise.estimate import estimate_noise
 from .registry import coerce_params, get_filter
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 SIGMA_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
 #: The largest correlation radius the blanking covers; beyond it, a warning.
 MAX_RADIUS = 3
-#: A lag's noise correlation counts from this size (or 6 / sqrt(pairs), if larger).
-CORRELATION_THRESHOLD = 0.05
-#: The share of pixels (the flattest, by 7x7 local variance) the correlation is read on.
-_FLAT_SHARE, _WINDOW = 0.25, 7
 PSNR, JINV = "psnr", "j-invariant mse"
 
 
@@ -177,55 +173,11 @@ def masked_image(image, stride=4, radius=0):
 
 
 def correlation_radius(image, *, limit=MAX_RADIUS):
-    """The smallest r such that the noise correlation of `image` is below
-    CORRELATION_THRESHOLD at every lag with max(|dx|, |dy|) > r (``limit + 1``: none).
-
-    The noise is ``z - median3x3(z)`` on the flattest quarter of the pixels (7x7 local
-    variance; clipped areas left out); its autocorrelation, averaged over channels,
-    less white Gaussian noise's through the same steps (the median correlates lags 1-2).
-    """
-    planes = np.moveaxis(_color(image.astype(np.float64)), 2, 0)
-    found = [_residual_correlation(p, limit + 1) for p in planes]
-    excess = np.mean([f[0] for f in found], axis=0) - _white_reference(limit + 1)[0]
-    pairs = np.min([f[1] for f in found], axis=0)
-    counts = np.abs(excess) >= np.maximum(CORRELATION_THRESHOLD, 6.0 / np.sqrt(pairs))
-    lags = np.abs(np.mgrid[-limit - 1:limit + 2, -limit - 1:limit + 2])
-    ring = np.maximum(lags[0], lags[1])
-    return next((r for r in range(limit + 1) if not counts[ring > r].any()), limit + 1)
-
-
-def _residual_correlation(plane, lags):
-    """(autocorrelation of the median residual at lags -lags..lags on the flat pixels,
-    the number of pairs of flat pixels at each lag)."""
-    from scipy.ndimage import median_filter, uniform_filter
-    from scipy.signal import fftconvolve
-
-    size = 2 * lags + 1
-    nothing = np.zeros((size, size)), np.ones((size, size))
-    residual = plane - median_filter(plane, size=3, mode="reflect")
-    mean = uniform_filter(plane, _WINDOW, mode="reflect")
-    variance = uniform_filter(plane * plane, _WINDOW, mode="reflect") - mean * mean
-    varied = variance > 1e-12 * max(float(np.ptp(plane)), 1e-300) ** 2
-    for value in (plane.min(), plane.max()):          # leave out clipped areas
-        clipped = plane == value
-        if clipped.mean() > 1e-3:
-            varied &= uniform_filter(clipped.astype(np.float64), _WINDOW) == 0
-    if varied.sum() < 4 * size * size:
-        return nothing
-    keep = varied & (variance <= np.quantile(variance[varied], _FLAT_SHARE))
-    e, w = np.where(keep, residual - residual[keep].mean(), 0.0), keep.astype(np.float64)
-    centre = tuple(slice(n - 1 - lags, n + lags) for n in plane.shape)
-    products = fftconvolve(e, e[::-1, ::-1])[centre]
-    pairs = np.maximum(np.rint(fftconvolve(w, w[::-1, ::-1])[centre]), 1.0)
-    covariance = products / pairs
-    return (covariance / covariance[lags, lags], pairs) if covariance[lags, lags] > 0 \
-        else nothing
-
-
-@lru_cache(maxsize=None)
-def _white_reference(lags):
-    """What :func:`_residual_correlation` gives for white Gaussian noise (512 x 512)."""
-    return _residual_correlation(np.random.default_rng(0).normal(size=(512, 512)), lags)
+    """The radius in pixels over which the noise of `image` is correlated, the largest
+    over its channels as :func:`~denoise.noise.estimate.estimate_noise` measures it
+    (``limit + 1``: beyond `limit`, or beyond what the estimate can tell)."""
+    found = estimate_noise(image, warn=False).correlation
+    return max(limit + 1 if r is None else min(r, limit + 1) for r in found)
 
 
 def _scorer(image, clean, spec, request, stride, crop):

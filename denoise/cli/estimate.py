@@ -54,7 +54,7 @@ def render(rows, fmt):
 
 
 def _radius(values):
-    return ", ".join("?" if v is None else str(v) for v in values)
+    return ", ".join(">3" if v is None else str(v) for v in values)
 
 
 def _join(values):

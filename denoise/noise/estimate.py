@@ -72,6 +72,9 @@ def _pca(plane):
         if spread <= CORRELATED:
             return sigma, passed, 0
         for step in range(2, _MAX_STEP + 1):
+            rows, cols = (-(-n // step) - PCA_PATCH + 1 for n in plane.shape)
+            if rows * cols < 20 * PCA_PATCH ** 2:      # too few patches to tell
+                break
             parts = [_pca_blas(plane[a::step, b::step]) for a in range(step)
                      for b in range(step)]
             sigma, passed, spread = (float(np.median(v)) for v in zip(*parts))
@@ -353,7 +356,8 @@ class NoiseEstimate:
     data_range: float
     estimator: str
     warnings: tuple = ()
-    correlation: tuple = ()     # per channel: the radius (pixels) the noise is correlated over
+    correlation: tuple = ()     # per channel: the radius (pixels) the noise is correlated
+                                # over; None: beyond 3 (sigma is then a lower bound)
     factor: tuple = ()          # per channel: variance of a 2 x 2 mean over white noise's (1: white)
 
     @property
@@ -445,14 +449,14 @@ def _channel(plane, top, estimator):
     if radius is None:
         notes.append(f"the noise is correlated over more than {_MAX_STEP - 1} pixels: "
                      f"sigma is a lower bound")
-    radius = _MAX_STEP - 1 if radius is None else radius
-    if min(plane.shape) > _MEAN_SIDE + 2 * radius:
-        nlf = fit_nlf(plane / top, sigma / top, radius)
+    reach = _MAX_STEP - 1 if radius is None else radius
+    if min(plane.shape) > _MEAN_SIDE + 2 * reach:
+        nlf = fit_nlf(plane / top, sigma / top, reach)
     else:
         nlf = NoiseLevelFunction(0.0, (sigma / top) ** 2, False, np.empty(0), np.empty(0), 0.0)
     if nlf.smooth_fraction < _FEW_SMOOTH:
         notes.append("too few smooth pixels to fit how the noise varies with brightness")
-    factor = _correlation_factor(plane, sigma) if radius else 1.0
+    factor = _correlation_factor(plane, sigma) if reach else 1.0
     if not nlf.signal_dependent:            # the constant model: var = sigma^2
         return float(sigma), 0.0, (sigma / top) ** 2, False, radius, factor, notes
     return float(sigma), nlf.gain, nlf.offset, True, radius, factor, notes
