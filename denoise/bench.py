@@ -41,7 +41,7 @@ from ._config import get_threads, set_threads
 from .errors import DenoiseError, InvalidParameterError
 from .noise import get_noise
 from .protocol import (clean_image, denoise_scaled, load_dataset, method_sigma, noisy_image,
-                       noisy_pair, score)
+                       noisy_pair, run_method, score)
 from .registry import REFERENCE_PREFIX, REGISTRY, get_filter, references
 
 WARMUP_SIZE = 64          # side of the warm-up crop, in pixels
@@ -296,12 +296,13 @@ def _load_first(files):
 
 def _check_noise(noise, levels, options, specs):
     """The noise's options; InvalidParameterError for an unknown kind, a bad level or
-    option, or a method that needs sigma where the noise implies none."""
+    option, or a method that needs sigma where the noise implies none and cannot be
+    estimated (impulses; otherwise such methods get it estimated, as `run` does)."""
     model = get_noise(noise)
     options = model.resolve_options(options)
     for level in levels:
         model.check(level)
-    if any(model.implied_sigma(level) is None for level in levels):
+    if not model.estimable and any(model.implied_sigma(level) is None for level in levels):
         blind = [s.name for s in specs if s.needs_sigma()]
         if blind:
             raise InvalidParameterError(
@@ -331,7 +332,7 @@ def _timed(spec, noisy, sigma, data_range):
     low = None if sigma is None else sigma / data_range
     before = _reset_peak()
     start = time.perf_counter()
-    out = spec.func(scaled, sigma=low)
+    out = run_method(spec, scaled, low)
     seconds = time.perf_counter() - start
     peak = _peak_rise(before)
     out = np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)

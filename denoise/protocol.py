@@ -6,9 +6,10 @@
   (Gaussian: ``clean + default_rng(k).normal(0, sigma, shape)``); camera noise also
   gives the truth a result is scored against (the clean image processed the same way);
 * every method gets ``noisy / data_range`` (float64) and the sigma the noise
-  implies divided by the data range (the library's float convention; none for
-  noise without a sigma), and its output, scaled back, is clipped to the data
-  range before PSNR (peak = data range) and SSIM.
+  implies divided by the data range (the library's float convention); for noise
+  without a sigma (Poisson-Gaussian, camera...), methods that need one get the
+  noise estimated as ``denoise run`` does; the output, scaled back, is clipped to
+  the data range before PSNR (peak = data range) and SSIM.
 """
 from pathlib import Path
 
@@ -62,9 +63,19 @@ def method_sigma(noise, level):
     return get_noise(noise).implied_sigma(level)
 
 
+def run_method(spec, scaled, sigma):
+    """`spec` on the float image `scaled` at `sigma`; with no sigma, a method that needs
+    one gets the noise estimated from the image, as ``denoise run`` does."""
+    if sigma is None and spec.needs_sigma():
+        from .auto import NoiseRequest, denoise_image
+
+        return denoise_image(scaled, spec, NoiseRequest())[0]
+    return spec.func(scaled, sigma=sigma)
+
+
 def denoise_scaled(spec, noisy, sigma, data_range):
     """Run `spec` the library's way (float on [0, 1]) and return clipped image units."""
-    out = spec.func(noisy / data_range, sigma=None if sigma is None else sigma / data_range)
+    out = run_method(spec, noisy / data_range, None if sigma is None else sigma / data_range)
     return np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)
 
 

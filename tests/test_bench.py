@@ -247,3 +247,18 @@ def test_bench_salt_pepper_and_mixed(runner, dataset, tmp_path):
 def test_bench_noise_errors(runner, dataset, args, match):
     result = invoke(runner, "bench", "--dataset", dataset, "--against", "none", *args)
     assert result.exit_code == 2 and match in result.output
+
+
+def test_bench_estimates_sigma_where_the_noise_implies_none(runner, dataset, color_dataset):
+    """Poisson-Gaussian and camera noise give no sigma: nlm gets it estimated (as run
+    does); camera noise is scored against its own truth, so the noisy row differs from
+    a score against the clean image."""
+    result = invoke(runner, "bench", "--dataset", dataset, "--noise", "poisson-gaussian",
+                    "--sigma", "0.01", "--offset", "0.0001", "-m", "nlm", "--against", "none")
+    assert result.exit_code == 0, result.output
+    assert "poisson-gaussian noise, gain 0.01 (image units)" not in result.stdout
+    assert "poisson-gaussian noise, gain 0.01, offset 0.0001" in result.stdout
+    camera = invoke(runner, "bench", "--dataset", color_dataset, "--noise", "camera",
+                    "--sigma", "1", "-m", "nlm", "--against", "none")
+    assert camera.exit_code == 0, camera.output
+    assert "camera noise" in camera.stdout

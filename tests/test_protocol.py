@@ -176,3 +176,16 @@ def test_methods_shows_the_values_a_call_uses(runner):
     assert "patch_radius=1, search_radius=7, h=3534" in text and "halo 9 px" in text
     lark = runner.invoke(main, ["methods", "lark"]).stdout
     assert "fitted on the whole image: iterations, value range" in lark
+
+
+def test_camera_pair_scores_against_its_truth():
+    """noisy_pair gives the camera model's own truth (the clean image processed the same
+    way, cropped to even sizes); other models give the clean image itself."""
+    from denoise.protocol import noisy_pair
+
+    clean = np.random.default_rng(3).random((17, 20, 3)) * 255
+    noisy, truth = noisy_pair(clean, 1.0, 4, "camera", 255.0)
+    assert noisy.shape == truth.shape == (16, 20, 3)
+    assert not np.allclose(truth, clean[:16])
+    plain, same = noisy_pair(clean, 10.0, 4)
+    assert same is clean and plain.shape == clean.shape

@@ -15,9 +15,14 @@ from . import options as opt
                    "images' units); with --noise salt-pepper, impulse densities, e.g. 0.1,0.3.")
 @click.option("--noise", type=opt.noise_kind, default="gaussian", show_default=True,
               help="Noise model (`denoise noise --help` lists them); methods get the sigma "
-                   "it implies, or none (salt-pepper, poisson, speckle).")
+                   "it implies; where it implies none (poisson-gaussian, camera, poisson, "
+                   "speckle) methods that need one get it estimated, as `run` does "
+                   "(salt-pepper: refused). Camera noise is scored against its own truth.")
 @click.option("--density", type=float, default=None,
               help="Impulse density of --noise mixed (fraction of pixels; default 0.1).")
+@click.option("--offset", type=float, default=None,
+              help="Offset b of --noise poisson-gaussian (variance a*x + b on [0, 1]; the "
+                   "--sigma values are the gains a; default 0.0004).")
 @click.option("-m", "--method", "methods", multiple=True, type=opt.LiveChoice(opt.method_names),
               metavar="METHOD", help="Method to run, repeatable (default: all of ours; "
                                      "`denoise methods` lists them).")
@@ -38,7 +43,7 @@ from . import options as opt
 @opt.overwrite_opt
 @opt.verbosity
 @click.pass_context
-def bench(ctx, dataset, sigmas, noise, density, methods, against, limit, limit_method,
+def bench(ctx, dataset, sigmas, noise, density, offset, methods, against, limit, limit_method,
           threads, report, montage_image, overwrite):
     """Benchmark methods side by side on a clean data set with seeded noise.
 
@@ -71,7 +76,7 @@ def bench(ctx, dataset, sigmas, noise, density, methods, against, limit, limit_m
         result = run_bench(dataset, sigmas, names, limit=limit, method_limits=limits,
                            threads=threads, montage_image=montage_image,
                            progress=not opt.quiet(ctx), noise=noise,
-                           noise_options={"density": density})
+                           noise_options={"density": density, "offset": offset})
     except InvalidParameterError as exc:
         raise click.UsageError(str(exc)) from None
     except DenoiseError as exc:                 # a file that cannot be read, a method failing

@@ -38,6 +38,8 @@ class NoiseModel:
     options: dict = field(default_factory=dict)    # extra options and their defaults
     paired: bool = False           # synthesize returns (noisy, truth): the clean image
                                    # passes through the model too (camera pipeline)
+    estimable: bool = True         # methods that need sigma can run with it estimated
+                                   # (as `denoise run` does) where the level implies none
 
     def default_level(self, data_range):
         """The default level for images of `data_range` (255, 65535 or 1.0)."""
@@ -232,7 +234,8 @@ register_noise(NoiseModel(
 register_noise(NoiseModel(
     "salt-pepper", "impulses: a fraction of the samples set to 0 or the top of the range",
     "fraction of samples turned into impulses, in [0, 1] (half 0, half the top)",
-    "p", "impulse density", 0.1, False, _salt_pepper, _fraction("salt-pepper level")))
+    "p", "impulse density", 0.1, False, _salt_pepper, _fraction("salt-pepper level"),
+    estimable=False))
 register_noise(NoiseModel(
     "speckle", "multiplicative noise, x (1 + N(0, level^2))",
     "relative sigma (0.1: 10 % of the value), > 0",
