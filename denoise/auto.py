@@ -21,7 +21,9 @@ _RELATIVE = re.compile(r"^\s*([0-9.eE+-]+)\s*(%|/\s*([0-9.eE+-]+))\s*$")
 class NoiseRequest:
     """What the caller said about the noise: a sigma in image units, or one relative to
     each image's data range (`relative`, a fraction), or nothing (estimate); the noise
-    model; a noise-level function's gain and offset ([0, 1] units); chroma strength."""
+    model; a noise-level function's gain and offset ([0, 1] units); chroma strength;
+    the strength that multiplies the sigma the method is given (above 1 smooths more),
+    and optionally the noise already resolved for the image."""
 
     sigma: Optional[float] = None
     relative: Optional[float] = None
@@ -29,6 +31,8 @@ class NoiseRequest:
     gain: Optional[float] = None
     offset: Optional[float] = None
     chroma: float = 1.0
+    strength: float = 1.0          # multiplies the sigma the method is given
+    fixed: Optional[NoiseSetting] = None   # the noise already resolved (tune: once per image)
 
     @property
     def absolute(self):
@@ -74,21 +78,23 @@ def denoise_image(image, method, request, given=None):
     and `given` parameters, for the noise `request` describes."""
     spec = get_filter(method) if isinstance(method, str) else method
     given = dict(given or {})
-    setting = resolve_noise(image, sigma=request.sigma_for(data_range_of(image.dtype)),
-                            model=request.model, gain=request.gain, offset=request.offset,
-                            chroma=request.chroma)
+    setting = request.fixed or resolve_noise(
+        image, sigma=request.sigma_for(data_range_of(image.dtype)), model=request.model,
+        gain=request.gain, offset=request.offset, chroma=request.chroma)
     sigma = direct_sigma(image, setting)
     if sigma is not None:
-        return spec.run(image, spec.plan(ImageInfo.of(image), sigma, **given)), setting
+        plan = spec.plan(ImageInfo.of(image), sigma * request.strength, **given)
+        return spec.run(image, plan), setting
 
     def method_on(work, unit_sigma):
-        return spec.run(work, spec.plan(ImageInfo.of(work), unit_sigma, **given))
+        plan = spec.plan(ImageInfo.of(work), unit_sigma * request.strength, **given)
+        return spec.run(work, plan)
 
     return denoise_under(image, setting, method_on), setting
 
 
 def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain=None,
-            offset=None, chroma_strength=1.0, **params):
+            offset=None, chroma_strength=1.0, strength=1.0, **params):
     """Denoise `image` with `method`, its noise estimated unless given.
 
     Parameters
@@ -107,6 +113,9 @@ def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain
         A given noise-level function ``var = gain * x + offset`` for the image on [0, 1].
     chroma_strength : float, default 1.0
         Color images: how much harder chroma noise is smoothed than luma noise.
+    strength : float, default 1.0
+        Multiplies the sigma the method is given (above 1 smooths more), whatever
+        the noise model; ``denoise tune`` chooses it without a clean image.
     **params
         The method's parameters.
 
@@ -127,7 +136,10 @@ def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain
         absolute, relative = parse_sigma(sigma)
     else:
         absolute, relative = sigma, None
-    request = NoiseRequest(absolute, relative, noise_model, gain, offset, chroma_strength)
+    if not strength > 0:
+        raise InvalidParameterError(f"strength must be > 0, got {strength!r}")
+    request = NoiseRequest(absolute, relative, noise_model, gain, offset, chroma_strength,
+                           strength)
     return denoise_image(image, method, request, params)[0]
 
 

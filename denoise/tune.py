@@ -20,14 +20,16 @@ from ._image import ImageInfo, check_image, data_range_of, split_alpha
 from .auto import NoiseRequest, denoise_image, parse_sigma, validation_sigma
 from .errors import ImageFormatError, InvalidParameterError
 from .metrics import psnr
-from .noise.condition import direct_sigma, resolve_noise
+from .noise.condition import resolve_noise
 from .noise.estimate import estimate_noise
 from .registry import coerce_params, get_filter
 
 log = logging.getLogger(__name__)
 
-#: The default grid: the estimated (or given) sigma times these.
+#: The default grid: the strength (the sigma the method is given, times) these.
 SIGMA_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
+#: The grid key for the strength (``denoise run --strength``).
+STRENGTH = "strength"
 #: The largest correlation radius the blanking covers; beyond it, a warning.
 MAX_RADIUS = 3
 PSNR, JINV = "psnr", "j-invariant mse"
@@ -97,8 +99,8 @@ def tune(image, method, grid=None, *, clean=None, request=NoiseRequest(), stride
     if clean is not None:
         check_reference(image, clean)
     given = _coerced(spec, grid, request) if grid else None
-    pinned, notes, estimate = _pinned(image, request)
-    given = given or _coerced(spec, default_grid(spec, image, pinned, estimate), pinned)
+    pinned, notes = _pinned(image, request)
+    given = given or _coerced(spec, default_grid(spec), pinned)
     candidates = _candidates(spec, given, image, pinned)
     score, radius, stride, more = _scorer(image, clean, spec, pinned, stride, crop)
     kind, trials = JINV if clean is None else PSNR, []
@@ -121,17 +123,14 @@ def grid_size(grid):
     return int(np.prod([len(v) for v in grid.values()])) if grid else len(SIGMA_FACTORS)
 
 
-def default_grid(spec, image, request, estimate=None):
-    """``{"sigma": [...]}``: the request's sigma, or the `estimate` (else ``denoise run``'s,
-    the channels' mean), times SIGMA_FACTORS; for methods with parameters from sigma."""
-    if request.gain is not None or (not spec.sigma_required and all(
-            p.default is not None for p in spec.params)):
-        raise InvalidParameterError(f"{spec.name}: no parameter follows sigma (or a gain is "
-                                    f"given): give a grid (--grid KEY=V1,V2)")
-    base = request.sigma_for(data_range_of(image.dtype)) or estimate
-    if base is None:
-        base = float(np.mean(resolve_noise(image, model=request.model).sigma))
-    return {"sigma": [f"{base * f:.4g}" for f in SIGMA_FACTORS]}
+def default_grid(spec):
+    """``{"strength": SIGMA_FACTORS}``: the sigma the method is given (estimated, given,
+    or through a noise-level function) times each factor, with every step ``denoise
+    run`` takes (conditioning included); for methods with parameters from sigma."""
+    if not spec.sigma_required and all(p.default is not None for p in spec.params):
+        raise InvalidParameterError(f"{spec.name}: no parameter follows sigma: give a grid "
+                                    f"(--grid KEY=V1,V2)")
+    return {STRENGTH: [f"{f:g}" for f in SIGMA_FACTORS]}
 
 
 def check_reference(image, clean, names=("the image", "the clean reference")):
@@ -219,9 +218,23 @@ def _coerced(spec, grid, request):
         if key == "sigma" and any(parse_sigma(t) == (None, None) for t in texts):
             raise InvalidParameterError("a sigma grid takes values, not auto (the default "
                                         "grid is around the estimate)")
-        out[key] = texts if key == "sigma" else \
-            [coerce_params(spec, {key: t})[key] for t in texts]
+        if key == "sigma":
+            out[key] = texts
+        elif key == STRENGTH:
+            out[key] = [_strength(t) for t in texts]
+        else:
+            out[key] = [coerce_params(spec, {key: t})[key] for t in texts]
     return out
+
+
+def _strength(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise InvalidParameterError(f"strength must be a number > 0, got {text!r}")
+    return value
 
 
 def _candidates(spec, grid, image, request):
@@ -236,21 +249,21 @@ def _candidates(spec, grid, image, request):
 def _split(params, request):
     """(the request with the candidate's sigma, the method's parameters)."""
     given = dict(params)
+    if (strength := given.pop(STRENGTH, None)) is not None:
+        request = replace(request, strength=strength)
     if (sigma := given.pop("sigma", None)) is None:
         return request, given
-    return replace(request, **dict(zip(("sigma", "relative"), parse_sigma(sigma)))), given
+    absolute, relative = parse_sigma(sigma)
+    return replace(request, sigma=absolute, relative=relative, fixed=None), given
 
 
 def _pinned(image, request):
-    """(`request` with the sigma ``denoise run`` finds on the whole image, when it uses one;
-    warnings; the channels' mean estimated sigma or None). Blanked crops would each be
-    estimated again, and lower (by about 7 %)."""
-    if request.sigma_for(data_range_of(image.dtype)) is not None or request.gain is not None:
-        return request, (), None
-    setting = resolve_noise(image, model=request.model, chroma=request.chroma)
-    sigma = direct_sigma(image, setting)
-    pinned = request if sigma is None else replace(request, sigma=sigma, relative=None)
-    return pinned, tuple(setting.warnings), float(np.mean(setting.sigma))
+    """(`request` with the noise resolved once on the whole image, as ``denoise run``
+    does, the warnings): blanked crops estimated again would read it lower (about 7 %)."""
+    setting = resolve_noise(image, sigma=request.sigma_for(data_range_of(image.dtype)),
+                            model=request.model, gain=request.gain, offset=request.offset,
+                            chroma=request.chroma)
+    return replace(request, fixed=setting), tuple(setting.warnings)
 
 
 def _mask(shape, stride):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from denoise import InvalidParameterError
 from denoise._image import ImageInfo
 from denoise.auto import NoiseRequest, denoise_image
 from denoise.cli import main
@@ -147,10 +148,25 @@ def test_clean_scores_are_the_psnr_of_denoise_image():
     assert result.ranking[0].score >= result.ranking[1].score
 
 
-def test_default_grid_is_the_sigma_around_the_request():
-    image = np.zeros((16, 16), np.uint8)
-    grid = default_grid(get_filter("nlm"), image, NoiseRequest(sigma=20.0))
-    assert grid == {"sigma": ["10", "14", "20", "28", "40"]}
+def test_default_grid_is_the_strength_around_what_run_does():
+    assert default_grid(get_filter("nlm")) == {"strength": ["0.5", "0.7", "1", "1.4", "2"]}
+    with pytest.raises(InvalidParameterError, match="no parameter follows sigma"):
+        default_grid(get_filter("adaptive-median"))
+
+
+def test_strength_multiplies_the_sigma_the_method_gets():
+    """strength k at sigma s is the method at sigma k s (direct path), and a strength
+    in the grid is what the ranking's PSNR measures."""
+    from denoise import denoise
+
+    clean = piecewise(8, 48)
+    noisy = to_uint8(clean + np.random.default_rng(109).normal(0, 15, clean.shape))
+    np.testing.assert_array_equal(denoise(noisy, "nlm", sigma=15, strength=1.4),
+                                  denoise(noisy, "nlm", sigma=21.0))
+    result = tune(noisy, "nlm", clean=to_uint8(clean), request=NoiseRequest(sigma=15.0))
+    for trial in result.ranking:
+        expected = denoise(noisy, "nlm", sigma=15 * trial.params["strength"])
+        assert trial.score == pytest.approx(psnr(to_uint8(clean), expected, data_range=255))
 
 
 def test_max_seconds_zero_tries_one_candidate():

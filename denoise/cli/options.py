@@ -236,6 +236,11 @@ chroma_opt = click.option(
     "--chroma-strength", type=float, default=1.0, show_default=True, callback=positive,
     help="Color images: how much harder chroma noise is smoothed than luma noise.")
 
+strength_opt = click.option(
+    "--strength", type=float, default=1.0, show_default=True, callback=positive,
+    help="Multiplies the sigma the method is given, estimated or not: above 1 smooths "
+         "more, below 1 keeps more detail (`denoise tune` chooses it).")
+
 log_opt = click.option(
     "--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write a JSON record per file (noise found or given, method, parameters).")

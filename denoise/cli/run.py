@@ -13,6 +13,7 @@ from . import options as opt
 @opt.gain_opt
 @opt.offset_opt
 @opt.chroma_opt
+@opt.strength_opt
 @opt.param_opt
 @opt.recursive_opt
 @opt.threads_opt
@@ -21,8 +22,8 @@ from . import options as opt
 @opt.log_opt
 @opt.verbosity
 @click.pass_context
-def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_strength, params,
-        recursive, threads, overwrite, skip_existing, log_path):
+def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_strength, strength,
+        params, recursive, threads, overwrite, skip_existing, log_path):
     """Denoise image files and folders into OUTPUT.
 
     The noise is estimated per file unless --sigma or --gain is given (`denoise
@@ -45,7 +46,7 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
 
     spec = get_filter(method)
     request = NoiseRequest(*sigma, "poisson-gaussian" if gain else noise_model, gain, offset,
-                           chroma_strength)
+                           chroma_strength, strength)
     with opt.usage_errors("'-p' / '--param'"):
         given = coerce_params(spec, params)
     with opt.usage_errors():

@@ -29,8 +29,8 @@ def grid_values(ctx, param, values):
                    "instead of the self-supervised loss.")
 @click.option("--grid", multiple=True, callback=grid_values, metavar="KEY=V1,V2,...",
               help="Values to try for a parameter, repeatable; the key sigma takes "
-                   "--sigma values. Default: sigma at the estimate times 0.5, 0.7, 1, "
-                   "1.4 and 2.")
+                   "--sigma values, the key strength `run --strength` values. Default: "
+                   "strength=0.5,0.7,1,1.4,2 (the sigma run would give the method, times).")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None,
               help="Start no candidate after this many seconds (the first always runs); "
                    "the best so far is reported.")
@@ -104,11 +104,12 @@ def _table(result):
 
 
 def _command(result, path):
-    """``denoise run`` with the best parameters: -m, -p, and --sigma (the grid's, or the
-    one tune was given), writing INPUT's name with -denoised."""
+    """``denoise run`` with the best parameters: -m, -p, --sigma (the grid's, or the
+    one tune was given) and --strength, writing INPUT's name with -denoised."""
     from ..registry import format_value
 
     params, request = dict(result.best.params), result.request
+    strength = params.pop("strength", None)
     sigma = params.pop("sigma", None) or (
         f"{100 * request.relative:.6g}%" if request.relative is not None else
         None if request.sigma is None else repr(float(request.sigma)))
@@ -117,7 +118,8 @@ def _command(result, path):
     for key, value in params.items():
         text = repr(value) if type(value) is float else format_value(value)
         args += ["-p", f"{key}={text}"]
-    return shlex.join(args + (["--sigma", sigma] if sigma else []))
+    args += ["--sigma", sigma] if sigma else []
+    return shlex.join(args + (["--strength", f"{strength:g}"] if strength else []))
 
 
 def _json(result, command):
