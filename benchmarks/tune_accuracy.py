@@ -6,11 +6,11 @@ Usage: python benchmarks/tune_accuracy.py --dataset DIR [--dataset DIR] --output
 For every image of each data set (the benchmark protocol, denoise.protocol: seed =
 sorted index, noise not clipped, methods given ``noisy / data_range`` as a float
 image), each noise level and each method, ``denoise.tune.tune`` runs over its
-default grid (the estimated sigma times 0.5, 0.7, 1, 1.4, 2) twice: without the
-clean image (J-invariant loss on a centre crop of at most 512 x 512) and with it
+default grid (strength 0.5, 0.7, 1, 1.4, 2: the sigma run gives the method,
+times) twice: without the clean image (J-invariant loss on a centre crop of at most 512 x 512) and with it
 (PSNR of the whole image). The self-supervised choice is scored by its PSNR in
 the second ranking (the same candidates), so the gap is what choosing without a
-reference costs. "x1.0" is the PSNR at the estimated sigma itself (what
+reference costs. "x1.0" is the PSNR at strength 1 (what
 ``denoise run`` does by default). PSNR as tune computes it: the float output,
 not clipped, against the clean image on [0, 1]. --noise camera runs the camera
 model at level 1 (an RGB set; the truth is the clean image through the same
@@ -25,7 +25,7 @@ from pathlib import Path
 from denoise.bench import environment
 from denoise.io import write_text
 from denoise.protocol import clean_image, load_dataset, noisy_pair
-from denoise.tune import SIGMA_FACTORS, tune
+from denoise.tune import tune
 
 HEADER = ("| set | noise | method | level | n | self-sup. PSNR | clean-chosen PSNR | x1.0 PSNR "
           "| gap mean | gap worst | same choice | r_c > 0 | s self-sup. | s clean |")
@@ -46,10 +46,8 @@ def measure(method, noisy, truth):
 
 
 def _unit(result):
-    """The candidate at the estimated sigma itself (factor 1.0 of the default grid)."""
-    sigmas = sorted({t.params["sigma"] for t in result.ranking}, key=float)
-    return {"sigma": sigmas[SIGMA_FACTORS.index(1.0)]} if len(sigmas) == len(
-        SIGMA_FACTORS) else None
+    """The candidate at strength 1: what ``denoise run`` does by default."""
+    return {"strength": 1.0}
 
 
 def run(datasets, methods, levels, noise, limit):
