@@ -243,7 +243,8 @@ strength_opt = click.option(
 
 log_opt = click.option(
     "--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write a JSON record per file (noise found or given, method, parameters).")
+    help="Write a JSON record per file: input, output, method, and the noise found or "
+         "given (model, sigma or gain and offset, correlation, warnings).")
 
 param_opt = click.option(
     "-p", "--param", "params", multiple=True, callback=key_values, metavar="KEY=VALUE",
