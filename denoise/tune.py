@@ -200,6 +200,13 @@ def _scorer(image, clean, spec, request, stride, crop):
         notes = (f"the noise looks correlated beyond {MAX_RADIUS} pixels (or the image is "
                  f"heavily textured): the choice may under-smooth; a clean reference helps",)
         radius = MAX_RADIUS
+    elif radius > 0:
+        # measured on demosaiced camera noise (BENCHMARKS.md, tune): predicting a pixel
+        # from beyond the widened blind spot rewards smoothing, so the loss falls with
+        # the strength and the choice over-smooths by 2-3 dB on average
+        notes = (f"the noise is correlated over {radius} pixel(s): the blind spot is widened "
+                 f"to match, and the choice then tends to over-smooth; prefer the default "
+                 f"(strength 1) or a clean reference",)
     stride = max(stride, 2 * radius + 2)
     if min(part.shape[:2]) <= stride // 2:
         raise InvalidParameterError(
