@@ -82,9 +82,9 @@ def _row(name, noise, method, level, found):
             f"| {mean(s_blind):.1f} | {mean(s_seen):.1f} |")
 
 
-def render(rows, command, seconds):
+def render(rows, command, seconds, what=""):
     env = environment()
-    lines = ["### tune: self-supervised choice against the clean-chosen best", "",
+    lines = [f"### tune: self-supervised choice against the clean-chosen best{what}", "",
              __doc__.split("\n\n", 1)[1].strip(), "", f"Command: `{command}`", "",
              f"Machine: {env['cpu']}, {env['cores']} cores; Python {env['python']}; "
              f"{env['date']}; total {seconds / 60:.1f} min.", "", HEADER,
@@ -107,7 +107,8 @@ def main():
     start = time.perf_counter()
     rows = run(args.dataset, args.methods.split(","), levels, args.noise, args.limit)
     command = "python " + " ".join(sys.argv)
-    write_text(args.output, render(rows, command, time.perf_counter() - start))
+    what = f" ({', '.join(d.name for d in args.dataset)}, {args.noise} noise)"
+    write_text(args.output, render(rows, command, time.perf_counter() - start, what))
 
 
 if __name__ == "__main__":
