@@ -311,3 +311,17 @@ def test_white_noise_has_radius_zero():
     found = estimate_noise(plane, warn=False)
     assert found.correlation == (0,)
     assert json.loads(json.dumps(found.as_dict()))["correlation_radius"] == [0]
+
+
+def test_constant_image_has_no_noise_and_no_warning():
+    found = estimate_noise(np.full((40, 40), 128, np.uint8))
+    assert found.sigma == (0.0,) and found.reliable
+
+
+def test_float_values_beyond_the_unit_range_are_not_clipping():
+    """Float images keep their range: values below 0 or above 1 are data, not clipping;
+    only samples exactly at 0 or the top count."""
+    plane = 0.5 + np.random.default_rng(11).normal(0.0, 0.6, (64, 64))
+    assert not any("clipped" in w for w in estimate_noise(plane, warn=False).warnings)
+    clipped = np.clip(plane, 0.0, 1.0)
+    assert any("clipped" in w for w in estimate_noise(clipped, warn=False).warnings)

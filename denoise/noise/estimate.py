@@ -423,7 +423,7 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     found = [_channel(color[..., c].astype(np.float64), top, estimator)
              for c in range(color.shape[2])]
     notes = [n for f in found for n in f[6]]
-    clipped = float(np.mean((color <= 0) | (color >= top)))
+    clipped = float(np.mean((color == 0) | (color == top)))   # float data may go beyond
     if clipped > _CLIPPED:
         notes.append(f"{100 * clipped:.0f}% of the samples are clipped at 0 or the top of "
                      f"the range, which biases the estimate")
@@ -439,6 +439,8 @@ def estimate_noise(image, *, estimator="pca", warn=True):
 def _channel(plane, top, estimator):
     """(sigma, gain, offset, signal dependent, correlation radius, correlation factor,
     [warnings]) of a plane."""
+    if np.ptp(plane) == 0:                  # constant: no noise, nothing to doubt
+        return 0.0, 0.0, 0.0, False, 0, 1.0, []
     notes = []
     sigma, kept, radius = _pca(plane)
     if estimator != "pca":
