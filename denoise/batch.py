@@ -58,12 +58,26 @@ def jobs_for(inputs, output, *, recursive=False):
     for item in inputs:
         if item.is_dir():
             jobs += [Job(p, output / p.relative_to(item))
-                     for p in iter_images(item, recursive=recursive)]
+                     for p in iter_images(item, recursive=recursive)
+                     if not _inside(p, output)]
         else:
             jobs.append(Job(item, output / item.name))
     if not jobs:
-        raise InvalidParameterError("no image files found in the inputs")
+        nested = not recursive and any(iter_images(item, recursive=True)
+                                       for item in inputs if item.is_dir())
+        raise InvalidParameterError(
+            "no image files found in the inputs" +
+            ("; images are in sub-folders: add -r (--recursive)" if nested else ""))
     return jobs
+
+
+def _inside(path, folder):
+    """True if `path` lies inside `folder` (an output folder is never read as input)."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def plan_files(jobs, plan_for):

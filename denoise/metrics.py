@@ -51,39 +51,45 @@ def score_images(clean, denoised, name=""):
                  ssim(clean_color, den_color, data_range=data_range))
 
 
-def pair_files(clean, denoised):
-    """Match denoised files to clean ones by file name (then by stem).
+def pair_files(clean, denoised, *, recursive=False):
+    """Match denoised files to clean ones by file name (then by stem); with `recursive`,
+    through sub-folders, by the path relative to each folder (then without suffix).
 
     `clean` and `denoised` are each a file or a folder. Returns
     ``(pairs, unmatched)``: ``[(name, clean_path, denoised_path)]`` and the
     denoised paths that have no clean counterpart.
     """
     clean, denoised = Path(clean), Path(denoised)
-    den_files = iter_images(denoised) if denoised.is_dir() else [denoised]
+    den_files = iter_images(denoised, recursive=recursive) if denoised.is_dir() else [denoised]
     if not clean.is_dir():
         if len(den_files) == 1:
             return [(den_files[0].name, clean, den_files[0])], []
         return [], den_files
-    by_name = {p.name: p for p in iter_images(clean)}
-    by_stem = {p.stem: p for p in by_name.values()}
+
+    def key(path, root):
+        return path.relative_to(root).as_posix() if root.is_dir() else path.name
+
+    by_name = {key(p, clean): p for p in iter_images(clean, recursive=recursive)}
+    by_stem = {name.rsplit(".", 1)[0]: p for name, p in by_name.items()}
     pairs, unmatched = [], []
     for den in den_files:
-        ref = by_name.get(den.name) or by_stem.get(den.stem)
+        name = key(den, denoised)
+        ref = by_name.get(name) or by_stem.get(name.rsplit(".", 1)[0])
         if ref is None:
             unmatched.append(den)
         else:
-            pairs.append((den.name, ref, den))
+            pairs.append((name, ref, den))
     return pairs, unmatched
 
 
-def score_folder(clean, denoised):
+def score_folder(clean, denoised, *, recursive=False):
     """Score every denoised file against its clean namesake: ``(scores, report)``.
 
     The :class:`~denoise.batch.Report` (the one ``run`` returns) lists the files
     scored and, with the reason, those that were not: no clean counterpart,
     unreadable, another shape. One file's failure never stops the others.
     """
-    pairs, unmatched = pair_files(clean, denoised)
+    pairs, unmatched = pair_files(clean, denoised, recursive=recursive)
     report = Report()
     report.failed += [(p, f"{p}: no clean image of the same name in {clean}")
                       for p in unmatched]

@@ -321,3 +321,38 @@ def test_poisson_gaussian_noise_takes_an_offset(runner, tmp_path):
     # std = 255 sqrt(a x + b) at x = 0.5: 6.6 and 25.6
     assert quiet == pytest.approx(255 * np.sqrt(0.0005 + 0.0001), rel=0.1)
     assert loud == pytest.approx(255 * np.sqrt(0.0005 + 0.01), rel=0.1)
+
+
+def test_output_inside_the_input_is_not_read_again(runner, tmp_path):
+    """Re-running into a folder inside the input does not process its own outputs."""
+    folder = tmp_path / "rr"
+    write_image(folder / "a.png", random_image((20, 24), np.uint8, seed=1))
+    for _ in range(2):
+        result = invoke(runner, "run", folder, "-o", folder / "out", "-r", "-m", "median",
+                        "--overwrite")
+        assert result.exit_code == 0, result.stderr
+        assert "1 written" in result.stderr
+    assert not (folder / "out" / "out").exists()
+
+
+def test_images_only_in_sub_folders_suggest_recursive(runner, tmp_path):
+    write_image(tmp_path / "top" / "sub" / "a.png", random_image((20, 24), np.uint8, seed=1))
+    result = invoke(runner, "run", tmp_path / "top", "-o", tmp_path / "out", "-m", "median")
+    assert result.exit_code == 2 and "add -r (--recursive)" in result.stderr
+    ok = invoke(runner, "run", tmp_path / "top", "-o", tmp_path / "out", "-m", "median", "-r")
+    assert ok.exit_code == 0 and (tmp_path / "out" / "sub" / "a.png").exists()
+
+
+def test_eval_recursive_pairs_by_relative_path(runner, tmp_path):
+    """Same names in two sub-folders: -r pairs each with its own clean file."""
+    clean_a = random_image((20, 24), np.uint8, seed=1)
+    clean_b = random_image((20, 24), np.uint8, seed=2)
+    for sub, image in (("x", clean_a), ("y", clean_b)):
+        write_image(tmp_path / "clean" / sub / "img.png", image)
+        write_image(tmp_path / "den" / sub / "img.png", image)
+    result = invoke(runner, "eval", "--clean", tmp_path / "clean", "--denoised",
+                    tmp_path / "den", "-r", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    found = {s["name"]: s for s in json.loads(result.stdout)["images"]}
+    assert sorted(found) == ["x/img.png", "y/img.png"]
+    assert all(s["psnr"] == float("inf") or s["psnr"] > 90 for s in found.values())

@@ -11,12 +11,14 @@ from . import options as opt
 @click.option("--clean", required=True, type=click.Path(exists=True, path_type=Path),
               help="Clean reference image or folder.")
 @click.option("--denoised", required=True, type=click.Path(exists=True, path_type=Path),
-              help="Denoised image or folder; files are paired with --clean by name.")
+              help="Denoised image or folder; files are paired with --clean by name (with "
+                   "-r, by their path relative to each folder).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True, help="Output format on stdout.")
+@opt.recursive_opt
 @opt.verbosity
 @click.pass_context
-def evaluate(ctx, clean, denoised, fmt):
+def evaluate(ctx, clean, denoised, fmt, recursive):
     """Score denoised images against clean ones: PSNR (dB) and SSIM per image, and the mean.
 
     Files that cannot be scored are named on stderr (exit code 1); the others are
@@ -28,7 +30,7 @@ def evaluate(ctx, clean, denoised, fmt):
     """
     from ..metrics import score_folder
 
-    scores, report = score_folder(clean, denoised)
+    scores, report = score_folder(clean, denoised, recursive=recursive)
     for _, message in report.failed:
         opt.error(message)
     if not scores:
