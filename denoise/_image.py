@@ -152,14 +152,21 @@ def to_working(image):
 
 def from_working(out, layout):
     """Undo :func:`to_working`: restore dtype (round and clip integers), alpha and shape."""
+    if layout.dtype in _INT_DTYPES:
+        out = out.astype(np.float64) * layout.data_range
+    return from_units(out, layout)
+
+
+def from_units(values, layout):
+    """Values already in the image's units (0-255 for uint8...) back to `layout`'s
+    dtype (integers rounded and clipped to the data range), alpha and shape."""
     dtype = layout.dtype
     if dtype in _INT_DTYPES:
-        scaled = np.rint(out.astype(np.float64) * layout.data_range)
-        result = np.clip(scaled, 0, layout.data_range).astype(dtype)
+        result = np.clip(np.rint(values), 0, layout.data_range).astype(dtype)
     elif dtype == np.float64:
-        result = out.astype(np.float64)
+        result = values.astype(np.float64)
     else:
-        result = out.astype(np.float32, copy=False)
+        result = values.astype(np.float32, copy=False)
     if layout.alpha is not None:
         alpha = layout.alpha.astype(result.dtype, copy=False)
         result = np.concatenate([result, alpha], axis=2)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .._image import data_range_of, split_alpha
+from .._image import Layout, data_range_of, from_units, split_alpha
 from ..errors import InvalidParameterError
 from .estimate import estimate_noise, sigma_pca
 from .vst import gat, inverse_gat
@@ -138,7 +138,7 @@ def denoise_under(image, setting, denoise):
     else:
         out = np.stack([inverse_gat(out[..., c], a, b) for c, (a, b) in
                         enumerate(zip(setting.gain, setting.offset))], axis=2)
-    return _restore(out * top, image, alpha, top)
+    return from_units(out * top, Layout(image.dtype, top, image.ndim == 2, alpha))
 
 
 def _signal_range(unit):
@@ -179,14 +179,3 @@ def _opponent_scale(unit, setting):
         if setting.estimated else np.ones(3)
     measured = np.where(measured > 0, measured, 1.0)
     return measured * np.array([1.0, setting.chroma, setting.chroma])
-
-
-def _restore(values, image, alpha, top):
-    """Values in image units back to `image`'s dtype and layout, alpha put back."""
-    if image.dtype.kind == "u":
-        out = np.clip(np.rint(values), 0, top).astype(image.dtype)
-    else:
-        out = values.astype(np.float64 if image.dtype == np.float64 else np.float32)
-    if alpha is not None:
-        out = np.concatenate([out, alpha.astype(out.dtype)], axis=2)
-    return out[..., 0] if image.ndim == 2 else out

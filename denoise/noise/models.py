@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .._image import check_image, data_range_of, split_alpha
+from .._image import Layout, check_image, data_range_of, from_units, split_alpha
 from .._validate import check_int, check_positive
 from ..errors import InvalidParameterError
 
@@ -138,15 +138,11 @@ def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, return_t
 
 def _as_image(values, image, alpha, top, clip):
     """Synthesised `values` back in `image`'s dtype and layout (alpha cropped to fit)."""
-    if clip or image.dtype.kind == "u":
+    if clip:
         values = np.clip(values, 0.0, top)
-    if image.dtype.kind == "u":
-        out = np.rint(values).astype(image.dtype)
-    else:
-        out = values.astype(np.float64 if image.dtype == np.float64 else np.float32)
     if alpha is not None:
-        out = np.concatenate([out, alpha[:out.shape[0], :out.shape[1]].astype(out.dtype)], axis=2)
-    return out[..., 0] if image.ndim == 2 else out
+        alpha = alpha[:values.shape[0], :values.shape[1]]
+    return from_units(values, Layout(image.dtype, top, image.ndim == 2, alpha))
 
 
 def impulses(x, density, rng, top):
