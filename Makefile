@@ -1,5 +1,5 @@
 # make demo: install into .venv and denoise the sample images (noise estimated), with PSNR/SSIM.
-# make test: install with the test extra and run the test suite.
+# make test: install with the test and dask extras and run the test suite.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

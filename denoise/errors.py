@@ -23,3 +23,8 @@ class ImageFormatError(DenoiseError, ValueError):
 
 class ImageIOError(DenoiseError, OSError):
     """A file cannot be read or written."""
+
+
+class OutputExistsError(ImageIOError):
+    """The output file exists (or another process created it meanwhile) and may not be
+    replaced."""

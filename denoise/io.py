@@ -5,13 +5,16 @@ Arrays are returned as the file stores them: ``(H, W)`` or ``(H, W, C)`` with C 
 and put it back untouched; this module never changes sample values.
 """
 import os
+import socket
 import tempfile
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ._image import ImageInfo, check_image
-from .errors import DenoiseError, ImageIOError
+from .errors import DenoiseError, ImageIOError, OutputExistsError
 
 #: extension -> format name
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG",
@@ -29,6 +32,18 @@ WRITABLE = {
 _WRITE_OPTIONS = {"JPEG": {"quality": 95}}
 #: imageio plugin per format (no guessing among every installed plugin)
 _PLUGINS = {"TIFF": "tifffile"}
+#: The default pixel limit: a file declaring more pixels is refused before decoding.
+MAX_PIXELS = 1 << 30
+#: Temporary outputs are named ``.denoise-tmp.HOST.PID.RANDOM.NAME``, so a later run
+#: can tell stale ones (their process is gone) from those of a run still writing.
+TEMP_PREFIX = ".denoise-tmp."
+#: A temporary file of another host is taken as stale after this many seconds.
+_FOREIGN_STALE = 24 * 3600
+#: Leading bytes of each format, for data without a file name (stdin).
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"II*\x00", ".tif"),
+          (b"MM\x00*", ".tif"), (b"II+\x00", ".tif"), (b"MM\x00+", ".tif"), (b"BM", ".bmp"),
+          (b"P1", ".pbm"), (b"P4", ".pbm"), (b"P2", ".pgm"), (b"P5", ".pgm"), (b"P3", ".ppm"),
+          (b"P6", ".ppm"))
 
 
 def format_of(path):
@@ -46,14 +61,20 @@ def is_image_path(path):
     return Path(path).suffix.lower() in FORMATS
 
 
-def read_image(path):
-    """Read one image file; raise ImageIOError naming the file and the reason."""
+def read_image(path, *, max_pixels=MAX_PIXELS):
+    """Read one image file; raise ImageIOError naming the file and the reason.
+
+    A file whose header declares more than `max_pixels` pixels is refused before
+    its pixels are decoded.
+    """
     import imageio.v3 as iio
 
+    read_info(path, max_pixels=max_pixels)
     path = _checked(path)
     fmt = format_of(path)
     try:
-        image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
+        with _pillow_limit():
+            image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
     except Exception as exc:  # imageio raises many types for a bad file
         raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
     image = _normalise(image, fmt)
@@ -64,12 +85,12 @@ def read_image(path):
     return image
 
 
-def read_info(path):
+def read_info(path, *, max_pixels=MAX_PIXELS):
     """What `path` holds, as an ImageInfo, from its header (no pixels are decoded).
 
     Agrees with :func:`read_image` on shape and dtype; raises ImageIOError naming
-    the file and the reason. A file whose pixels turn out unreadable fails later,
-    in :func:`read_image`.
+    the file and the reason, or a declared size beyond `max_pixels`. A file whose
+    pixels turn out unreadable fails later, in :func:`read_image`.
     """
     import imageio.v3 as iio
 
@@ -82,10 +103,15 @@ def read_info(path):
             with tifffile.TiffFile(path) as tif:
                 shape, dtype = tif.series[0].shape, np.dtype(tif.series[0].dtype)
         else:
-            props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
+            with _pillow_limit():
+                props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
             shape, dtype = props.shape, np.dtype(props.dtype)
     except Exception as exc:  # imageio and tifffile raise many types for a bad file
         raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
+    if len(shape) >= 2 and shape[0] * shape[1] > max_pixels:
+        raise ImageIOError(
+            f"{path}: {shape[1]}x{shape[0]} is {shape[0] * shape[1]:,} pixels, beyond the "
+            f"limit of {max_pixels:,} (--max-pixels to raise it)")
     if dtype == bool:                             # 1-bit: read as 0 / 255
         dtype = np.dtype(np.uint8)
     elif fmt == "PNM" and dtype.kind == "i":      # Pillow reads 16-bit PGM as int32
@@ -113,8 +139,9 @@ def check_writable(path, image):
 def write_image(path, image, *, overwrite=False):
     """Write `image` to `path` atomically (temporary file in the same folder, then rename).
 
-    Refuses to replace an existing file unless `overwrite`; an interrupted or failed
-    write leaves no partial file behind.
+    Without `overwrite` an existing file is never replaced, not even one another
+    process creates while this one writes (the temporary file is linked, not
+    renamed, into place). An interrupted or failed write leaves no partial file.
     """
     import imageio.v3 as iio
 
@@ -122,23 +149,98 @@ def write_image(path, image, *, overwrite=False):
     fmt = format_of(path)
     check_writable(path, image)
     if path.exists() and not overwrite:
-        raise ImageIOError(f"{path}: output exists (pass --overwrite to replace it)")
+        raise OutputExistsError(f"{path}: output exists (pass --overwrite to replace it)")
+    commit_atomic(path, lambda tmp: iio.imwrite(
+        tmp, image, extension=path.suffix.lower(), plugin=_PLUGINS.get(fmt, "pillow"),
+        **_WRITE_OPTIONS.get(fmt, {})), replace=overwrite)
+
+
+def temp_path(path):
+    """A new, empty temporary file beside `path`, named so stale ones can be found
+    (:func:`remove_stale_temps`); raises ImageIOError if the folder is not writable."""
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f"{TEMP_PREFIX}{_host()}.{os.getpid()}.",
+            suffix=f".{path.name}")
         os.close(fd)
     except OSError as exc:
         raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
+    return Path(tmp)
+
+
+def commit_atomic(path, write, *, replace=False, tmp=None):
+    """Create `path` by ``write(temporary path)``, then move the result into place.
+
+    With `replace` false, an existing `path` is never replaced (ImageIOError). An
+    interrupted or failed write removes the temporary file. `tmp` is a temporary
+    file from :func:`temp_path` already written to, if the caller made one.
+    """
+    path = Path(path)
+    tmp = temp_path(path) if tmp is None else Path(tmp)
     try:
-        iio.imwrite(tmp, image, extension=path.suffix.lower(),
-                    plugin=_PLUGINS.get(fmt, "pillow"), **_WRITE_OPTIONS.get(fmt, {}))
+        if write is not None:
+            write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
     except BaseException as exc:        # interrupted too: never leave a partial file
-        Path(tmp).unlink(missing_ok=True)
-        if not isinstance(exc, Exception):
+        tmp.unlink(missing_ok=True)
+        if not isinstance(exc, Exception) or isinstance(exc, ImageIOError):
             raise
         raise ImageIOError(f"{path}: cannot write ({_reason(exc)})") from exc
+
+
+def _link_new(tmp, path):
+    """Move `tmp` to `path` unless `path` exists (no-replace, even against a race)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: output exists (written meanwhile by another "
+                                f"process?); pass --overwrite to replace it") from None
+    except OSError:                      # no hard links on this file system
+        if path.exists():
+            raise OutputExistsError(f"{path}: output exists (pass --overwrite to replace "
+                                    f"it)") from None
+        os.rename(tmp, path)
+        return
+    tmp.unlink()
+
+
+def remove_stale_temps(folder):
+    """Remove the temporary files that interrupted runs left in `folder`: those of a
+    process of this host that no longer runs, or of another host and over a day old.
+    Returns the paths removed."""
+    removed = []
+    for tmp in Path(folder).glob(f"{TEMP_PREFIX}*"):
+        host, _, rest = tmp.name[len(TEMP_PREFIX):].partition(".")
+        pid = rest.partition(".")[0]
+        try:
+            stale = not _alive(int(pid)) if host == _host() else \
+                time.time() - tmp.stat().st_mtime > _FOREIGN_STALE
+            if stale:
+                tmp.unlink()
+                removed.append(tmp)
+        except (OSError, ValueError):
+            continue
+    return removed
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _host():
+    return socket.gethostname().replace(".", "-")
 
 
 def write_atomic(path, write):
@@ -147,21 +249,21 @@ def write_atomic(path, write):
     Replaces an existing file; an interrupted or failed write leaves no partial
     file behind (used for reports, tables and baselines).
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def to_file(tmp):
+        with open(tmp, "wb") as f:
             write(f)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    commit_atomic(path, to_file, replace=True)
 
 
 def write_text(path, text):
     """Write `text` (UTF-8) to `path` atomically (see :func:`write_atomic`)."""
     write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def suffix_of_bytes(data):
+    """The file extension of image `data` from its leading bytes, or None."""
+    return next((ext for magic, ext in _MAGIC if data.startswith(magic)), None)
 
 
 def iter_images(folder, *, recursive=False):
@@ -201,6 +303,26 @@ def _refuse_16bit_color_png(path):
             and head[25] in (2, 6):
         raise ImageIOError(f"{path}: 16-bit color PNG cannot be read without loss here; "
                            f"convert it to 16-bit TIFF")
+
+
+class _pillow_limit:
+    """Pillow's own decompression-bomb warning and error off: this module checks the
+    declared size against its pixel limit from the header, before decoding."""
+
+    def __enter__(self):
+        from PIL import Image
+
+        self.before = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        self.warnings = warnings.catch_warnings()
+        self.warnings.__enter__()
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+    def __exit__(self, *exc):
+        from PIL import Image
+
+        self.warnings.__exit__(*exc)
+        Image.MAX_IMAGE_PIXELS = self.before
 
 
 def _reason(exc):

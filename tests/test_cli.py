@@ -62,13 +62,13 @@ def test_unknown_method_lists_choices(runner, images, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_existing_output_needs_overwrite(runner, images, tmp_path):
+def test_an_output_newer_than_its_input_is_skipped_unless_overwrite(runner, images, tmp_path):
     out = tmp_path / "o.png"
     write_image(out, np.zeros((20, 24), np.uint8))
     before = out.read_bytes()
     result = invoke(runner, "run", images / "a.png", "-o", out, "-m", "median")
-    assert result.exit_code == 1
-    assert "o.png" in result.stderr and "--overwrite" in result.stderr
+    assert result.exit_code == 0
+    assert "1 skipped (up to date)" in result.stderr
     assert out.read_bytes() == before
     assert invoke(runner, "run", images / "a.png", "-o", out, "-m", "median",
                   "--skip-existing").exit_code == 0
@@ -82,7 +82,7 @@ def test_never_overwrites_the_input(runner, images):
     before = (images / "a.png").read_bytes()
     result = invoke(runner, "run", images / "a.png", "-o", images / "a.png", "-m", "median",
                     "--overwrite")
-    assert result.exit_code == 1 and "input" in result.stderr
+    assert result.exit_code == 2 and "input" in result.stderr
     assert (images / "a.png").read_bytes() == before
 
 

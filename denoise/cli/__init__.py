@@ -24,6 +24,7 @@ def main():
 
     -v and -q work before or after the command.
     """
+    opt.exit_on_sigterm()
 
 
 for command in (run, methods, noise, estimate, evaluate, bench, regress, tune, warmup):

@@ -47,7 +47,8 @@ def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recurs
       denoise noise clean/ -o noisy/ --kind mixed --level 15 --density 0.1
       denoise noise photo.png -o noisy.png --kind camera --truth truth.png
     """
-    from ..batch import jobs_for, run_jobs
+    from ..batch import ImageStep, jobs_for
+    from ..executors import Progress, run_jobs
     from ..io import write_image
     from ..noise import add_noise, get_noise
 
@@ -59,15 +60,19 @@ def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recurs
         jobs = jobs_for(inputs, output, recursive=recursive)
         truths = truth_jobs(model, inputs, truth, recursive)
 
-    def synthesize(image, k):
+    index = {job: k for k, job in enumerate(jobs)}
+
+    def synthesize(image, job):
+        k = index[job]
         noisy, clean = add_noise(image, kind, level, seed=seed + k, return_truth=True,
                                  **options)
         if truths:
-            write_image(truths[k].target, clean, overwrite=overwrite)
+            write_image(truths[k].target, clean, overwrite=True)
         return noisy
 
-    report = run_jobs(jobs, synthesize, overwrite=overwrite, skip_existing=skip_existing,
-                      progress=not opt.quiet(ctx), on_error=opt.error)
+    report = run_jobs(jobs, ImageStep(synthesize), mode=opt.mode(overwrite, skip_existing),
+                      progress=Progress(len(jobs), enabled=not opt.quiet(ctx)),
+                      on_outcome=opt.print_failures)
     opt.finish(ctx, report)
 
 

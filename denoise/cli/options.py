@@ -74,6 +74,19 @@ def verbosity(command):
                         help="More messages on stderr (-vv: debug).")(command)
 
 
+def exit_on_sigterm():
+    """SIGTERM exits as an exception would (exit code 143), so a file being written
+    removes its temporary file first."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 # --- messages ------------------------------------------------------------------------
 
 def error(message):
@@ -84,8 +97,8 @@ def error(message):
 
 
 def note(ctx, message):
-    """One informational line on stderr, unless -q."""
-    if not quiet(ctx):
+    """One informational line on stderr, unless -q (or the message is empty)."""
+    if message and not quiet(ctx):
         from tqdm import tqdm
 
         tqdm.write(f"denoise: {message}", file=sys.stderr)
@@ -113,15 +126,38 @@ def compile_notice(ctx, name):
 
 
 def finish(ctx, report, what="written"):
-    """Print the batch summary (errors were printed as they came) and exit with its code."""
-    parts = [f"{len(report.done)} {what}"]
-    if report.skipped:
-        parts.append(f"{len(report.skipped)} skipped (output exists)")
-    if report.failed:
-        parts.append(f"{len(report.failed)} failed")
+    """Print the batch summary, black-style (counts, skips by reason, then each failure
+    again, since errors printed as they came may have scrolled away), and exit with
+    its code."""
     if not quiet(ctx) or report.failed:
-        click.echo(f"denoise: {', '.join(parts)}", err=True)
+        for line in report.summary(what):
+            click.echo(f"denoise: {line}" if not line.startswith(" ") else line, err=True)
     ctx.exit(report.return_code)
+
+
+def planned(jobs, plan, check=None):
+    """``(jobs to run, [(path, reason)] unreadable)``: the jobs whose header could be
+    read and planned by ``plan(jobs) -> (plans, report)``; each unreadable file's
+    error printed now. ``check(jobs, plans)`` may refuse the plans together."""
+    plans, unreadable = plan(jobs)
+    if check is not None:
+        check(jobs, plans)
+    for _, message in unreadable.failed:
+        error(message)
+    return [job for job, p in zip(jobs, plans) if p is not None], unreadable.failed
+
+
+def mode(overwrite, skip_existing):
+    """The batch mode (see denoise.batch.MODES) from --overwrite / --skip-existing."""
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing contradict each other")
+    return "overwrite" if overwrite else "keep" if skip_existing else "resume"
+
+
+def print_failures(outcome):
+    """Print a failed file's error as it happens (on_outcome of a batch)."""
+    if outcome.status == "failed":
+        error(outcome.message)
 
 
 class RunLog:
@@ -131,14 +167,19 @@ class RunLog:
     def __init__(self, ctx, path, method):
         self.ctx, self.path, self.method, self.records = ctx, path, method, []
 
-    def add(self, job, out, setting):
-        """Record `job`'s noise `setting`; returns `out` (the denoised image)."""
-        logging.getLogger("denoise").info("%s: %s", job.source, setting.describe())
-        for warning in setting.warnings:
+    def add(self, outcome):
+        """Record a finished file's noise (its outcome's record); print its error."""
+        if outcome.status == "failed":
+            error(outcome.message)
+        if outcome.record is None:
+            return
+        job, noise = outcome.job, outcome.record
+        logging.getLogger("denoise").info("%s: %s", job.source, noise["summary"])
+        for warning in noise["warnings"]:
             note(self.ctx, f"warning: {job.source}: {warning}")
         self.records.append({"input": str(job.source), "output": str(job.target),
-                             "method": self.method, "noise": setting.as_dict()})
-        return out
+                             "method": self.method,
+                             "noise": {k: v for k, v in noise.items() if k != "summary"}})
 
     def write(self):
         if self.path is not None:
@@ -180,8 +221,7 @@ def positive(ctx, param, value):
 
 
 inputs_arg = click.argument(
-    "inputs", nargs=-1, required=True,
-    type=click.Path(exists=True, dir_okay=True, path_type=Path))
+    "inputs", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 
 output_opt = click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path),
@@ -258,11 +298,52 @@ threads_opt = click.option(
     help="Threads for the filters (default: all cores).")
 
 overwrite_opt = click.option(
-    "--overwrite", is_flag=True, help="Replace existing output files.")
+    "--overwrite", is_flag=True,
+    help="Redo every file, replacing existing outputs. Without it an output newer "
+         "than its input is skipped (a re-run resumes a batch) and an older one is redone.")
 
 skip_existing_opt = click.option(
     "--skip-existing", is_flag=True,
-    help="Leave existing output files alone and skip their inputs (resume a batch).")
+    help="Skip every input whose output exists, even one older than the input.")
+
+include_opt = click.option(
+    "--include", multiple=True, metavar="GLOB",
+    help="Only files matching GLOB (repeatable): a pattern with a slash matches the path "
+         "relative to the input folder, one without the file name, e.g. '*.tif'.")
+
+exclude_opt = click.option(
+    "--exclude", multiple=True, metavar="GLOB",
+    help="Leave out files matching GLOB (repeatable; matched as --include).")
+
+jobs_opt = click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Worker processes (or Dask workers) for many files; each gets cores/JOBS "
+         "kernel threads. Outputs are the same whatever JOBS.")
+
+executor_opt = click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+    help="local: this machine. dask: a Dask cluster, one task per file and tiles of a "
+         "large image by map_overlap (needs the dask extra: pip install 'denoise[dask]').")
+
+scheduler_opt = click.option(
+    "--scheduler", metavar="ADDRESS", default=None,
+    help="With --executor dask: the scheduler of an existing cluster (tcp://host:8786); "
+         "default: a LocalCluster of --jobs workers on this machine.")
+
+tile_opt = click.option(
+    "--tile", type=click.IntRange(min=64), default=None, metavar="SIZE",
+    help="Filter in overlapping tiles of SIZE x SIZE pixels (grown by the method's "
+         "halo; the same result for window methods). Default: tiles of 2048 above "
+         "4096x4096 pixels. TIFF to TIFF in tiles is read and written window by window.")
+
+max_pixels_opt = click.option(
+    "--max-pixels", type=click.IntRange(min=1), default=1 << 30, show_default=True,
+    metavar="N", help="Refuse images declaring more than N pixels, before reading them.")
+
+format_opt = click.option(
+    "--format", "fmt", type=click.Choice(["png", "tif", "jpg", "bmp", "pgm", "ppm", "pnm"]),
+    default=None, help="Format of '-' (stdin or stdout); default: stdin's leading bytes, "
+                       "or the input's extension for stdout.")
 
 noise_kind = LiveChoice(lambda: list(NOISE))
 ours = LiveChoice(our_methods)

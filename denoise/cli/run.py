@@ -16,54 +16,69 @@ from . import options as opt
 @opt.strength_opt
 @opt.param_opt
 @opt.recursive_opt
+@opt.include_opt
+@opt.exclude_opt
+@opt.jobs_opt
 @opt.threads_opt
+@opt.executor_opt
+@opt.scheduler_opt
+@opt.tile_opt
+@opt.max_pixels_opt
 @opt.overwrite_opt
 @opt.skip_existing_opt
+@opt.format_opt
 @opt.log_opt
 @opt.verbosity
 @click.pass_context
 def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_strength, strength,
-        params, recursive, threads, overwrite, skip_existing, log_path):
-    """Denoise image files and folders into OUTPUT.
+        params, recursive, include, exclude, jobs, threads, executor, scheduler, tile,
+        max_pixels, overwrite, skip_existing, fmt, log_path):
+    """Denoise image files, folders and quoted globs into OUTPUT.
 
     The noise is estimated per file unless --sigma or --gain is given (`denoise
     estimate` shows what is found). Every file is planned from its header first, so
-    a bad -p fails before any work. Kernels are compiled on first use and cached
-    (see `denoise warmup`).
+    a bad -p fails before any work. A re-run skips outputs newer than their inputs
+    and redoes older ones; a file that fails is named with its reason at the end,
+    the others are still written, and the exit code is 1. `-` reads one image from
+    stdin or writes it to stdout. Kernels are compiled on first use and cached (see
+    `denoise warmup`).
 
     \b
     Examples:
       denoise run photo.png -o clean.png
       denoise run photo.png -o clean.png --sigma 20
-      denoise run mixed/ -o clean/ --sigma 10%
-      denoise run raw.tif -o clean.tif --gain 0.0004 --offset 1e-6
-      denoise run noisy/ -o clean/ -m median -p radius=2
+      denoise run raw/ -o clean/ -r --jobs 2 --include '*.tif'
+      denoise run 'scans/**/*.png' -o clean/
+      denoise run huge.tif -o clean.tif -m median --tile 2048
+      denoise run frames/ -o clean/ --executor dask --scheduler tcp://host:8786
+      cat noisy.png | denoise run - -o - > clean.png
     """
-    from .._config import set_threads
-    from ..auto import NoiseRequest, check_plans, denoise_image, validation_sigma
-    from ..batch import jobs_for, plan_files, run_jobs
+    from ..auto import NoiseRequest, check_plans, validation_sigma
+    from ..batch import jobs_for, plan_files
+    from ..executors import Progress, run_jobs, worker_threads
     from ..registry import coerce_params, get_filter
+    from ..runfile import DenoiseStep
+    from ..stdio import std_streams
 
     spec = get_filter(method)
     request = NoiseRequest(*sigma, "poisson-gaussian" if gain else noise_model, gain, offset,
                            chroma_strength, strength)
     with opt.usage_errors("'-p' / '--param'"):
         given = coerce_params(spec, params)
-    with opt.usage_errors():
-        jobs = jobs_for(inputs, output, recursive=recursive)
-        plans, unreadable = plan_files(
-            jobs, lambda info: spec.plan(info, validation_sigma(request, info), **given))
-        check_plans(jobs, plans, request)
-    for _, message in unreadable.failed:
-        opt.error(message)
-    todo = [job for job, plan in zip(jobs, plans) if plan is not None]
-    records = opt.RunLog(ctx, log_path, spec.name)
-    set_threads(threads)
-    with opt.compile_notice(ctx, spec.name):
-        report = run_jobs(todo, lambda image, k: records.add(
-                              todo[k], *denoise_image(image, spec, request, given)),
-                          overwrite=overwrite, skip_existing=skip_existing,
-                          progress=not opt.quiet(ctx), on_error=opt.error)
-    report.failed[:0] = unreadable.failed
+    with opt.usage_errors(), std_streams(inputs, output, fmt) as (inputs, output):
+        todo, failed = opt.planned(
+            jobs_for(inputs, output, recursive=recursive, include=include, exclude=exclude),
+            lambda jobs: plan_files(jobs, lambda info: spec.plan(
+                info, validation_sigma(request, info), **given), max_pixels=max_pixels),
+            lambda jobs, plans: check_plans(jobs, plans, request))
+        opt.note(ctx, worker_threads(jobs, threads)[1])
+        records = opt.RunLog(ctx, log_path, spec.name)
+        with opt.compile_notice(ctx, spec.name):
+            report = run_jobs(
+                todo, DenoiseStep(spec.name, request, given, tile, max_pixels),
+                mode=opt.mode(overwrite, skip_existing), workers=jobs, threads=threads,
+                executor=executor, scheduler=scheduler, on_outcome=records.add,
+                progress=Progress(len(todo), enabled=not opt.quiet(ctx)))
+    report.failed[:0] = failed
     records.write()
     opt.finish(ctx, report)

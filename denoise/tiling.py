@@ -1,0 +1,176 @@
+"""Images in tiles: overlapping windows grown by each method's halo, and TIFF files
+read and written window by window.
+
+A method declares its ``halo``, the context an output pixel depends on, when it is
+planned. :func:`run_tiled` cuts the image into tiles, grows each by the halo (within
+the image), filters the grown tile with the plan placed where it lies
+(:meth:`~denoise.registry.FilterSpec.place`) and keeps its interior: for window
+methods the result equals the untiled one exactly. Methods with image-level
+statistics (LARK's stopping rule and clipping range) have them fitted once first,
+on the whole image or, past :data:`FIT_PIXELS`, on its central part
+(:func:`fit_plan`), then held fixed for every tile.
+
+Sources and sinks are anything sliced like an array: an ndarray, or
+:class:`TiffWindows` and :class:`TiffWindowWriter`, which map only the rows a tile
+needs from an uncompressed TIFF, so no step holds the whole image.
+"""
+import numpy as np
+
+from ._image import to_working
+from .errors import ImageIOError
+
+#: Images above this many pixels are tiled when no tile size is given.
+AUTO_TILE_PIXELS = 4096 * 4096
+#: The tile side used then.
+DEFAULT_TILE = 2048
+#: Image-level statistics are fitted on at most this many pixels (the central part).
+FIT_PIXELS = 4096 * 4096
+
+
+def tile_boxes(height, width, tile):
+    """``(r0, r1, c0, c1)`` of the tiles covering an image, row by row; the last row
+    and column of tiles may be smaller."""
+    tile = max(1, int(tile))
+    return [(r, min(r + tile, height), c, min(c + tile, width))
+            for r in range(0, height, tile) for c in range(0, width, tile)]
+
+
+def grown(box, halo, height, width):
+    """`box` grown by `halo` on every side, within the image."""
+    r0, r1, c0, c1 = box
+    return (max(0, r0 - halo), min(height, r1 + halo), max(0, c0 - halo),
+            min(width, c1 + halo))
+
+
+def tile_size(shape, tile=None):
+    """The tile side for an image of `shape`: `tile` if given, else
+    :data:`DEFAULT_TILE` above :data:`AUTO_TILE_PIXELS`, else None (untiled)."""
+    if tile is not None:
+        return int(tile)
+    return DEFAULT_TILE if shape[0] * shape[1] > AUTO_TILE_PIXELS else None
+
+
+def central(shape, pixels=None):
+    """The box of the central part of an image of `shape` with at most `pixels` pixels
+    (default :data:`FIT_PIXELS`; the whole image when it is smaller)."""
+    pixels = FIT_PIXELS if pixels is None else pixels
+    height, width = shape[:2]
+    if height * width <= pixels:
+        return 0, height, 0, width
+    side_h = min(height, max(1, int(np.sqrt(pixels * height / width))))
+    side_w = min(width, pixels // side_h)
+    r0, c0 = (height - side_h) // 2, (width - side_w) // 2
+    return r0, r0 + side_h, c0, c0 + side_w
+
+
+def fit_plan(spec, plan, source):
+    """`plan` with its image-level statistics fitted on `source` (the whole image up to
+    :data:`FIT_PIXELS` pixels, else its central part) and fixed; unchanged if none."""
+    if not plan.statistics or spec.fit is None:
+        return plan
+    r0, r1, c0, c1 = central(source.shape)
+    work, _ = to_working(np.asarray(source[r0:r1, c0:c1]))
+    return spec.fit(work, plan)
+
+
+def run_tiled(spec, source, plan, tile, *, sink=None, progress=None):
+    """Filter `source` with `plan` tile by tile into `sink` (a new array if None).
+
+    Each tile is grown by the plan's halo, filtered with the plan placed at its
+    corner, and its interior written. `progress(n)` is called after each tile.
+    Returns `sink`.
+    """
+    height, width = source.shape[:2]
+    plan = fit_plan(spec, plan, source)
+    if plan.halo is None:
+        raise ImageIOError(f"{spec.name} needs the whole image at once: it cannot run in "
+                           f"tiles")
+    if sink is None:
+        dtype = np.float32 if source.dtype == np.float16 else source.dtype
+        sink = np.empty(source.shape, dtype)
+    for box in tile_boxes(height, width, tile):
+        a0, a1, b0, b1 = grown(box, plan.halo, height, width)
+        r0, r1, c0, c1 = box
+        out = spec.run(np.ascontiguousarray(source[a0:a1, b0:b1]), spec.place(plan, a0, b0))
+        sink[r0:r1, c0:c1] = out[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+        if progress is not None:
+            progress(1)
+    return sink
+
+
+# --- TIFF window by window ------------------------------------------------------------
+
+class TiffWindows:
+    """An uncompressed single-image TIFF, sliced like an array ``[rows, cols]``; each
+    slice maps only the rows it needs and copies them out."""
+
+    def __init__(self, path, offset, shape, dtype):
+        self.path, self.offset = str(path), int(offset)
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+
+    @classmethod
+    def open(cls, path):
+        """The windows of `path`, or None if it is not a TIFF that can be read so (one
+        image, uncompressed, contiguous, pixel-interleaved)."""
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page, series = tif.pages[0], tif.series[0]
+                if len(tif.pages) != 1 or not page.is_contiguous or page.compression != 1 \
+                        or tuple(series.shape) != tuple(page.shape) or \
+                        (len(page.shape) == 3 and page.planarconfig != 1):
+                    return None
+                dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+                return cls(path, page.dataoffsets[0], page.shape, dtype)
+        except Exception:  # not readable so: the caller reads it whole instead
+            return None
+
+    def _rows(self, r0, r1, mode="r"):
+        row = int(np.prod(self.shape[1:])) * self.dtype.itemsize
+        return np.memmap(self.path, self.dtype, mode, offset=self.offset + r0 * row,
+                         shape=(r1 - r0,) + self.shape[1:])
+
+    def __getitem__(self, key):
+        rows, *rest = key
+        r0, r1, _ = rows.indices(self.shape[0])
+        view = self._rows(r0, r1)
+        try:
+            return np.array(view[(slice(None), *rest)], dtype=self.dtype.newbyteorder("="))
+        finally:
+            del view
+
+
+class TiffWindowWriter(TiffWindows):
+    """A new uncompressed TIFF of a given shape and dtype, written window by window
+    (``writer[rows, cols] = block``); picklable, so Dask workers write their tiles
+    into the same file."""
+
+    @classmethod
+    def create(cls, path, shape, dtype):
+        """Lay out an uncompressed TIFF at `path` (its pixels not yet written)."""
+        import tifffile
+
+        photometric = "rgb" if len(shape) == 3 and shape[2] in (3, 4) else "minisblack"
+        extra = {"extrasamples": ["unassalpha"]} if len(shape) == 3 and shape[2] in (2, 4) \
+            else {}
+        mapped = tifffile.memmap(str(path), shape=tuple(shape), dtype=dtype,
+                                 photometric=photometric, **extra)
+        del mapped
+        windows = TiffWindows.open(path)
+        return cls(path, windows.offset, windows.shape, windows.dtype)
+
+    def __setitem__(self, key, block):
+        rows, *rest = key
+        r0, r1, _ = rows.indices(self.shape[0])
+        view = self._rows(r0, r1, "r+")
+        try:
+            view[(slice(None), *rest)] = block
+            view.flush()
+        finally:
+            del view
+
+
+__all__ = ["AUTO_TILE_PIXELS", "DEFAULT_TILE", "FIT_PIXELS", "TiffWindowWriter",
+           "TiffWindows", "central", "fit_plan", "grown", "run_tiled", "tile_boxes",
+           "tile_size"]
