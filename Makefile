@@ -90,7 +90,11 @@ bench: install-test
 	@echo "== RNI15: real noise, montage of denoise run with every default"
 	@echo "python benchmarks/rni15_montage.py --dataset $(DATASETS)/RNI15 --output $(REPORT)/rni15 --publish docs/rni15.jpg" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/rni15_montage.py --dataset $(DATASETS)/RNI15 --output $(REPORT)/rni15 --publish docs/rni15.jpg
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --output BENCHMARKS.md
+	@echo "== Scale: --jobs, threads and Dask on 200 images; a 20000x20000 TIFF in tiles"
+	@echo "python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md" >> $(REPORT)/commands.txt
+	$(BIN)/python -m pip install --quiet -e '.[dask]'
+	$(BIN)/python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
 
 # Quality regression check alone (make test runs it too); after a deliberate

@@ -1,11 +1,15 @@
 """Scale: a folder of images on processes, threads and Dask; one huge TIFF in tiles.
 
-Usage (from the repository root):
+Usage (from the repository root; about 15 min on 2 cores with --repeat 3):
 
-    .venv/bin/python benchmarks/scale.py --dataset ../shared/datasets/BSD68 \\
+    .venv/bin/python benchmarks/scale.py --dataset ../shared/datasets/BSD68 --repeat 3 \\
         --output benchmarks/report/scale.md
     .venv/bin/python benchmarks/scale.py --part batch --images 12 --dataset DIR --output F.md
     .venv/bin/python benchmarks/scale.py --part tiles --size 5000 --output F.md
+
+``--repeat R`` times every batch configuration R times (rounds in rotated order) and
+keeps the median; on a shared machine the report also gives the load average and a
+rough check of how much of two cores two CPU-bound processes got, before and after.
 
 Parts (``--part``, comma-separated, default both):
 
@@ -132,13 +136,16 @@ SPIN = ("import sys, time\nend = time.perf_counter() + float(sys.argv[1])\nn = 0
 
 def capacity(processes=2, seconds=2.0):
     """The work `processes` CPU-bound Python loops do at once, over that of one alone
-    (each runs `seconds`): `processes` on as many idle cores, less when shared."""
+    (the better of one run before and one after; each runs `seconds`): `processes` on
+    as many idle cores, less when other load shares them. A rough check."""
     def spin(k):
         running = [subprocess.Popen([sys.executable, "-I", "-c", SPIN, str(seconds)],
                                     stdout=subprocess.PIPE, text=True) for _ in range(k)]
         return sum(int(p.communicate()[0]) for p in running)
 
-    return spin(processes) / spin(1)
+    alone = spin(1)
+    together = spin(processes)
+    return together / max(alone, spin(1))
 
 
 def met(ok):
@@ -288,9 +295,10 @@ def part_batch(args, work):
              f"({warm_s:.1f} s, {kernels} kernel files; {after_kernels} after all runs"
              f"{', so no run added a compiled kernel' if after_kernels == kernels else ''}). "
              f"Load average before: {before}; after: {load()}. Shared-machine check: two "
-             f"CPU-bound Python loops at once did {spare:.2f}x the work of one alone before "
-             f"the runs and {spare_after:.2f}x after (2.00 on two idle cores; below that, "
-             f"other load took a share of the cores and the parallel ratios suffer).", ""]
+             f"CPU-bound Python loops at once did {spare:.2f}x the work of one alone just "
+             f"before the runs and {spare_after:.2f}x just after (2 s each, the better of "
+             f"two lone runs as the base; 2.00 on two idle cores, below that other load "
+             f"took a share of the cores and the parallel ratios suffer).", ""]
     lines += batch_rows(configs, times, args.images)
     lines.append("")
     if missing is not None:

@@ -172,6 +172,20 @@ def jobs_for(inputs, output, *, recursive=False, include=(), exclude=()):
     return jobs
 
 
+def left_out(inputs, *, recursive=False):
+    """``{extension: count}`` of the files in the input folders that are not read
+    because their extension is no image type this tool reads (hidden files aside)."""
+    counts = {}
+    for item, _ in expand(inputs):
+        if item.is_dir():
+            for path in item.glob("**/*" if recursive else "*"):
+                if path.is_file() and not path.name.startswith(".") \
+                        and not is_image_path(path):
+                    suffix = path.suffix.lower() or "(none)"
+                    counts[suffix] = counts.get(suffix, 0) + 1
+    return counts
+
+
 def _inside(path, folder):
     """True if `path` lies inside `folder` (an output folder is never read as input)."""
     try:

@@ -79,10 +79,14 @@ class DenoiseStep:
     def _streamed(self, job, spec, windows, side, replace, tiles):
         """Denoise window by window; the NoiseSetting, or None when the noise needs
         the whole image conditioned (then the caller reads it whole)."""
-        r0, r1, c0, c1 = central(windows.shape, NOISE_SAMPLE_PIXELS)
-        sample = windows[r0:r1, c0:c1]
-        top = ImageInfo.of(sample).data_range
         request = self.request
+        info = ImageInfo.from_shape(windows.shape, windows.dtype.newbyteorder("="))
+        top = info.data_range
+        estimate = request.fixed is None and request.sigma_for(top) is None \
+            and request.gain is None
+        r0, r1, c0, c1 = central(windows.shape, NOISE_SAMPLE_PIXELS) if estimate \
+            else (0, 1, 0, 1)           # the noise is given: no pixels needed
+        sample = windows[r0:r1, c0:c1]
         setting = request.fixed or resolve_noise(
             sample, sigma=request.sigma_for(top), model=request.model, gain=request.gain,
             offset=request.offset, chroma=request.chroma)
@@ -91,7 +95,6 @@ class DenoiseStep:
             log.info("%s: %s needs the whole image conditioned; reading it whole",
                      job.source, setting.describe())
             return None
-        info = ImageInfo.from_shape(windows.shape, windows.dtype.newbyteorder("="))
         plan = spec.plan(info, sigma * request.strength, **self.given)
         dtype = np.float32 if info.dtype == np.float16 else info.dtype
         check_writable(job.target, np.empty((1, 1) + windows.shape[2:], dtype))

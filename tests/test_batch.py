@@ -67,6 +67,7 @@ def test_bad_files_are_named_with_their_reason_and_the_others_written(runner, fo
     png = (folder / "a.png").read_bytes()
     (folder / "truncated.png").write_bytes(png[:len(png) // 2])
     (folder / "text.jpg").write_text("not an image at all\n")
+    (folder / "notes.txt").write_text("not read: no image extension\n")
     unreadable = []
     if os.geteuid() != 0:                             # root reads any file
         write_image(folder / "locked.png", good)
@@ -80,6 +81,8 @@ def test_bad_files_are_named_with_their_reason_and_the_others_written(runner, fo
     for name in ["corrupt.png", "truncated.png", "text.jpg"] + unreadable:
         assert f"failed: {folder / name}: cannot read image" in summary, name
     assert f"{3 + len(unreadable)} failed" in summary
+    assert "left out 1 file(s) that are not images by their extension (.txt x1)" \
+        in result.stderr
 
 
 def test_a_killed_batch_leaves_nothing_a_rerun_does_not_clean_up(folder, tmp_path):

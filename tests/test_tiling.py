@@ -103,6 +103,20 @@ def test_tiff_is_streamed_window_by_window(monkeypatch, tmp_path, shape, dtype, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif", "out.tif"]
 
 
+def test_streamed_noise_estimate_gives_the_in_memory_result(tmp_path):
+    """With sigma auto, a streamed image's noise comes from its central part: here
+    all of it, so the result is the in-memory one."""
+    from denoise.auto import denoise_image
+
+    image = noisy((130, 150), np.uint16, seed=5)
+    write_image(tmp_path / "in.tif", image)
+    record = DenoiseStep("nlm", NoiseRequest(), tile=64)(
+        Job(tmp_path / "in.tif", tmp_path / "out.tif"), False)
+    expected, setting = denoise_image(image, "nlm", NoiseRequest())
+    assert record["sigma"] == list(setting.sigma) and record["estimated"]
+    np.testing.assert_array_equal(read_image(tmp_path / "out.tif"), expected)
+
+
 def test_a_compressed_tiff_is_read_whole_with_the_same_result(tmp_path):
     image = noisy((100, 120), np.uint16)
     tifffile.imwrite(tmp_path / "in.tif", image, compression="zlib")

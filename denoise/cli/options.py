@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import DenoiseError
+from ..io import FORMATS
 from ..noise import NOISE
 from ..registry import REGISTRY, our_methods
 
@@ -102,6 +103,14 @@ def note(ctx, message):
         from tqdm import tqdm
 
         tqdm.write(f"denoise: {message}", file=sys.stderr)
+
+
+def note_left_out(ctx, counts):
+    """Say how many files of the input folders were not read, by extension."""
+    if counts:
+        kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(counts.items()))
+        note(ctx, f"left out {sum(counts.values())} file(s) that are not images by their "
+                  f"extension ({kinds}); images: {', '.join(sorted(FORMATS))}")
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
       cat noisy.png | denoise run - -o - > clean.png
     """
     from ..auto import NoiseRequest, check_plans, validation_sigma
-    from ..batch import jobs_for, plan_files
+    from ..batch import jobs_for, left_out, plan_files
     from ..executors import Progress, run_jobs, worker_threads
     from ..registry import coerce_params, get_filter
     from ..runfile import DenoiseStep
@@ -72,6 +72,7 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
                 info, validation_sigma(request, info), **given), max_pixels=max_pixels),
             lambda jobs, plans: check_plans(jobs, plans, request))
         opt.note(ctx, worker_threads(jobs, threads)[1])
+        opt.note_left_out(ctx, left_out(inputs, recursive=recursive))
         records = opt.RunLog(ctx, log_path, spec.name)
         with opt.compile_notice(ctx, spec.name):
             report = run_jobs(
