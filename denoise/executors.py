@@ -9,6 +9,7 @@ cores. A single image large enough to be tiled is filtered on the Dask cluster a
 ``dask.array`` ``map_overlap`` over its tiles, with depth = the method's halo.
 """
 import logging
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -147,17 +148,38 @@ def work(job, step, mode, threads):
     return execute(job, step, mode)
 
 
+def _worker_signals():
+    """In a worker process: Ctrl-C is the main process's to handle, and SIGTERM (sent
+    when the batch stops) exits as an exception, removing a file being written."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _on_processes(jobs, step, mode, workers, threads, finish):
     import multiprocessing
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["denoise.batch", "denoise.runfile", "denoise.filters"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_worker_signals)
+    try:
         futures = {pool.submit(work, job, step, mode, threads): k
                    for k, job in enumerate(jobs)}
         for future in as_completed(futures):
             k = futures[future]
             finish(k, _result(future, jobs[k]))
+    except BaseException:             # interrupted: stop the workers now, not after the queue
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        raise
+    pool.shutdown()
 
 
 def _result(future, job):

@@ -119,6 +119,28 @@ def test_a_killed_batch_leaves_nothing_a_rerun_does_not_clean_up(folder, tmp_pat
         assert read_image(path).shape == (256, 256)
 
 
+def test_sigterm_stops_worker_processes_at_once_and_leaves_no_partial_file(folder,
+                                                                         tmp_path):
+    for k in range(40):
+        write_image(folder / f"z{k:02d}.png", random_image((256, 256), np.uint8, seed=k))
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "denoise", "run", str(folder), "-o", str(out), "-m", "nlm",
+         "--sigma", "20", "--jobs", "2", "-q"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("z*.png"))) < 3:
+        time.sleep(0.02)
+    process.terminate()
+    assert process.wait(timeout=20) == 128 + signal.SIGTERM
+    time.sleep(0.5)                          # the workers are gone: nothing changes now
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) < 43 and not [n for n in names if n.startswith(".")], names
+    for name in names:
+        read_image(out / name)
+    assert sorted(p.name for p in out.iterdir()) == names
+
+
 def test_stale_temporary_files_are_removed_and_live_ones_kept(tmp_path):
     live = temp_path(tmp_path / "a.png")                      # this process: still writing
     host = live.name.split(".")[2]

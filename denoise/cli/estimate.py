@@ -1,6 +1,8 @@
 """`denoise estimate`: the noise of each image, as run would estimate it."""
 import json
 
+from pathlib import Path
+
 import click
 
 from . import options as opt
@@ -27,11 +29,15 @@ def estimate(ctx, inputs, estimator, fmt, recursive):
     Examples:
       denoise estimate photo.jpg
       denoise estimate scans/ -r --format json
+      cat photo.png | denoise estimate -
     """
     from ..batch import estimate_files
+    from ..stdio import std_streams
 
-    with opt.usage_errors():
-        rows, report = estimate_files(inputs, estimator, recursive=recursive)
+    with opt.usage_errors(), std_streams(inputs, None) as (paths, _):
+        rows, report = estimate_files(paths, estimator, recursive=recursive)
+        if inputs == (Path("-"),):
+            rows = [(Path("-"), e) for _, e in rows]
     for _, message in report.failed:
         opt.error(message)
     click.echo(render(rows, fmt))
