@@ -73,24 +73,22 @@ def parse_sigma(text):
             from None
 
 
-def denoise_image(image, method, request, given=None, runner=None):
+def denoise_image(image, method, request, given=None):
     """``(denoised, NoiseSetting)`` for `image` with `method` (a name or FilterSpec)
-    and `given` parameters, for the noise `request` describes. `runner(spec, image,
-    plan)` filters (default ``spec.run``; :func:`~denoise.tiling.run_tiled` in tiles)."""
+    and `given` parameters, for the noise `request` describes."""
     spec = get_filter(method) if isinstance(method, str) else method
     given = dict(given or {})
-    run = runner or (lambda spec, image, plan: spec.run(image, plan))
     setting = request.fixed or resolve_noise(
         image, sigma=request.sigma_for(data_range_of(image.dtype)), model=request.model,
         gain=request.gain, offset=request.offset, chroma=request.chroma)
     sigma = direct_sigma(image, setting)
     if sigma is not None:
         plan = spec.plan(ImageInfo.of(image), sigma * request.strength, **given)
-        return run(spec, image, plan), setting
+        return spec.run(image, plan), setting
 
     def method_on(work, unit_sigma):
         plan = spec.plan(ImageInfo.of(work), unit_sigma * request.strength, **given)
-        return run(spec, work, plan)
+        return spec.run(work, plan)
 
     return denoise_under(image, setting, method_on), setting
 

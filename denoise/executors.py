@@ -20,7 +20,7 @@ import numpy as np
 from .batch import Outcome, Report, clean_targets, execute
 from .errors import InvalidParameterError
 from .io import read_info
-from .tiling import fit_plan, tile_size
+from .tiling import tile_size
 
 log = logging.getLogger(__name__)
 
@@ -256,18 +256,18 @@ class DaskTiles:
 
     client: Any
 
-    def __call__(self, spec, source, plan, tile, *, sink=None, progress=None):
+    def __call__(self, source, tile, tile_filter, *, sink=None, progress=None):
         import dask.array as da
 
-        plan = fit_plan(spec, plan, source)
+        halo = tile_filter.halo
         extra = source.shape[2:]
-        chunks = tuple(_chunks(n, tile, plan.halo) for n in source.shape[:2])
+        chunks = tuple(_chunks(n, tile, halo) for n in source.shape[:2])
         arr = da.from_array(source, chunks=chunks + extra, asarray=True, lock=False,
                             meta=np.empty((0,) * len(source.shape), source.dtype))
         dtype = np.float32 if source.dtype == np.float16 else source.dtype
-        depth = {0: plan.halo, 1: plan.halo, **{k: 0 for k in range(2, arr.ndim)}}
+        depth = {0: halo, 1: halo, **{k: 0 for k in range(2, arr.ndim)}}
         out = da.map_overlap(_filter_block, arr, depth=depth, boundary="none", trim=False,
-                             chunks=arr.chunks, dtype=dtype, method=spec.name, plan=plan,
+                             chunks=arr.chunks, dtype=dtype, tile_filter=tile_filter,
                              starts=tuple(tuple(np.cumsum((0,) + c)) for c in chunks),
                              meta=np.empty((0,) * arr.ndim, dtype))
         if sink is None or isinstance(sink, np.ndarray):
@@ -292,16 +292,14 @@ def _chunks(length, tile, halo):
     return tuple(sides)
 
 
-def _filter_block(block, *, method, plan, starts, block_info=None):
+def _filter_block(block, *, tile_filter, starts, block_info=None):
     """One tile grown by the halo (within the image) -> its interior, filtered."""
-    from .registry import get_filter
-
-    spec = get_filter(method)
+    halo = tile_filter.halo
     i, j = block_info[0]["chunk-location"][:2]
     (r0, r1), (c0, c1) = (starts[0][i], starts[0][i + 1]), (starts[1][j], starts[1][j + 1])
-    a0, b0 = max(0, r0 - plan.halo), max(0, c0 - plan.halo)
-    if block.shape[:2] != (min(starts[0][-1], r1 + plan.halo) - a0,
-                           min(starts[1][-1], c1 + plan.halo) - b0):
+    a0, b0 = max(0, r0 - halo), max(0, c0 - halo)
+    if block.shape[:2] != (min(starts[0][-1], r1 + halo) - a0,
+                           min(starts[1][-1], c1 + halo) - b0):
         raise RuntimeError(f"tile {i},{j}: block {block.shape} is not the grown tile")
-    out = spec.run(np.ascontiguousarray(block), spec.place(plan, a0, b0))
+    out = tile_filter(np.ascontiguousarray(block), a0, b0)
     return out[r0 - a0:r1 - a0, c0 - b0:c1 - b0]

@@ -5,12 +5,12 @@ noise, plan, filter (in tiles when large), write it atomically.
 process, in worker processes and on Dask workers (it pickles: a method name and
 plain values). Images above :data:`~denoise.tiling.AUTO_TILE_PIXELS` pixels, or any
 with ``tile`` given, run in tiles. A TIFF to TIFF run in tiles streams: the input
-is read and the output written window by window, and the noise is estimated on the
-central part of the image, so no step holds the whole image.
+is read and the output written window by window, and the noise, the conditioning's
+statistics and the method's are fitted on the central part of the image, so no
+step holds the whole image.
 """
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
@@ -19,9 +19,10 @@ from ._image import ImageInfo
 from .auto import NoiseRequest, denoise_image
 from .io import MAX_PIXELS, check_writable, commit_atomic, format_of, read_image, read_info, \
     temp_path, write_image
-from .noise.condition import direct_sigma, resolve_noise
+from .noise.condition import denoise_under, direct_sigma, fit_conditioning, resolve_noise
 from .registry import get_filter
-from .tiling import TiffWindows, TiffWindowWriter, central, run_tiled, tile_boxes, tile_size
+from .tiling import (Conditioned, Placed, TiffWindows, TiffWindowWriter, central, fit_plan,
+                     run_tiled, tile_boxes, tile_size)
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +53,31 @@ class DenoiseStep:
         info = read_info(job.source, max_pixels=self.max_pixels)
         side = tile_size((info.height, info.width), self.tile)
         windows = self._windows(job, info) if side else None
-        if windows is not None:
-            setting = self._streamed(job, spec, windows, side, replace, tiles)
-            if setting is not None:
-                return _record(setting)
-        image = read_image(job.source, max_pixels=self.max_pixels)
-        check_writable(job.target, image)
-        runner = None if side is None else partial(self._tiled, side=side, tiles=tiles)
-        out, setting = denoise_image(image, spec, self.request, self.given, runner=runner)
-        write_image(job.target, out, overwrite=replace)
-        return _record(setting)
-
-    def _tiled(self, spec, image, plan, side, tiles):
-        count = len(tile_boxes(image.shape[0], image.shape[1], side))
+        source = windows if windows is not None else \
+            read_image(job.source, max_pixels=self.max_pixels)
+        dtype = np.float32 if info.dtype == np.float16 else info.dtype
+        check_writable(job.target, np.empty((1, 1) + tuple(source.shape[2:]), dtype))
+        if side is None:
+            out, setting = denoise_image(source, spec, self.request, self.given)
+            write_image(job.target, out, overwrite=replace)
+            return _record(setting)
+        tile_filter, setting = self._tile_filter(spec, source, windows is None)
+        count = len(tile_boxes(info.height, info.width, side))
         progress = tiles(count) if tiles is not None and count > 1 else None
-        return (self.tiles_with or run_tiled)(spec, image, plan, side, progress=progress)
+        run = self.tiles_with or run_tiled
+        if windows is None:
+            write_image(job.target, run(source, side, tile_filter, progress=progress),
+                        overwrite=replace)
+            return _record(setting)
+        tmp = temp_path(job.target)
+        try:
+            sink = TiffWindowWriter.create(tmp, windows.shape, dtype)
+            run(windows, side, tile_filter, sink=sink, progress=progress)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        commit_atomic(job.target, None, replace=replace, tmp=tmp)
+        return _record(setting)
 
     @staticmethod
     def _windows(job, info):
@@ -76,40 +87,36 @@ class DenoiseStep:
             return None
         return TiffWindows.open(job.source)
 
-    def _streamed(self, job, spec, windows, side, replace, tiles):
-        """Denoise window by window; the NoiseSetting, or None when the noise needs
-        the whole image conditioned (then the caller reads it whole)."""
+    def _tile_filter(self, spec, source, in_memory):
+        """``(tile filter, NoiseSetting)``: the noise resolved, the method planned and
+        every image-level statistic fitted, on the whole image in memory, else on its
+        central part (:data:`NOISE_SAMPLE_PIXELS`)."""
         request = self.request
-        info = ImageInfo.from_shape(windows.shape, windows.dtype.newbyteorder("="))
-        top = info.data_range
-        estimate = request.fixed is None and request.sigma_for(top) is None \
-            and request.gain is None
-        r0, r1, c0, c1 = central(windows.shape, NOISE_SAMPLE_PIXELS) if estimate \
-            else (0, 1, 0, 1)           # the noise is given: no pixels needed
-        sample = windows[r0:r1, c0:c1]
+        if in_memory:
+            sample = source
+        else:
+            r0, r1, c0, c1 = central(source.shape, NOISE_SAMPLE_PIXELS)
+            sample = source[r0:r1, c0:c1]
+        info = ImageInfo.of(sample)
         setting = request.fixed or resolve_noise(
-            sample, sigma=request.sigma_for(top), model=request.model, gain=request.gain,
-            offset=request.offset, chroma=request.chroma)
+            sample, sigma=request.sigma_for(info.data_range), model=request.model,
+            gain=request.gain, offset=request.offset, chroma=request.chroma)
         sigma = direct_sigma(sample, setting)
-        if sigma is None:
-            log.info("%s: %s needs the whole image conditioned; reading it whole",
-                     job.source, setting.describe())
-            return None
-        plan = spec.plan(info, sigma * request.strength, **self.given)
-        dtype = np.float32 if info.dtype == np.float16 else info.dtype
-        check_writable(job.target, np.empty((1, 1) + windows.shape[2:], dtype))
-        tmp = temp_path(job.target)
-        try:
-            sink = TiffWindowWriter.create(tmp, windows.shape, dtype)
-            count = len(tile_boxes(windows.shape[0], windows.shape[1], side))
-            progress = tiles(count) if tiles is not None and count > 1 else None
-            (self.tiles_with or run_tiled)(spec, windows, plan, side, sink=sink,
-                                           progress=progress)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        commit_atomic(job.target, None, replace=replace, tmp=tmp)
-        return setting
+        if sigma is not None:
+            plan = spec.plan(info, sigma * request.strength, **self.given)
+            return Placed(spec.name, fit_plan(spec, plan, source)), setting
+        conditioning = fit_conditioning(sample, setting)
+        work = ImageInfo.from_shape(source.shape[:2] + (info.channels,), np.float64)
+        plan = spec.plan(work, conditioning.unit_sigma(setting) * request.strength,
+                         **self.given)
+        if plan.statistics and spec.fit is not None:
+            r0, r1, c0, c1 = central(sample.shape)
+            fitted = []
+            denoise_under(sample[r0:r1, c0:c1], setting,
+                          lambda unit, _: fitted.append(fit_plan(spec, plan, unit)) or unit,
+                          conditioning)
+            plan = fitted[0]
+        return Conditioned(spec.name, plan, setting, conditioning), setting
 
 
 def _record(setting):

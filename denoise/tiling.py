@@ -4,27 +4,33 @@ read and written window by window.
 A method declares its ``halo``, the context an output pixel depends on, when it is
 planned. :func:`run_tiled` cuts the image into tiles, grows each by the halo (within
 the image), filters the grown tile with the plan placed where it lies
-(:meth:`~denoise.registry.FilterSpec.place`) and keeps its interior: for window
-methods the result equals the untiled one exactly. Methods with image-level
-statistics (LARK's stopping rule and clipping range) have them fitted once first,
-on the whole image or, past :data:`FIT_PIXELS`, on its central part
-(:func:`fit_plan`), then held fixed for every tile.
+(:meth:`~denoise.registry.FilterSpec.place`; :class:`Placed`) and keeps its
+interior: for window methods the result equals the untiled one exactly. Methods
+with image-level statistics (LARK's stopping rule and clipping range) have them
+fitted once first, on the whole image or, past :data:`FIT_PIXELS`, on its central
+part (:func:`fit_plan`), then held fixed for every tile; so are the statistics of
+the conditioning to unit noise (:class:`Conditioned`), whose other steps are
+pointwise.
 
 Sources and sinks are anything sliced like an array: an ndarray, or
 :class:`TiffWindows` and :class:`TiffWindowWriter`, which map only the rows a tile
 needs from an uncompressed TIFF, so no step holds the whole image.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._image import to_working
 from .errors import ImageIOError
+from .noise.condition import Conditioning, NoiseSetting, denoise_under
+from .registry import Plan, get_filter
 
 #: Images above this many pixels are tiled when no tile size is given.
 AUTO_TILE_PIXELS = 4096 * 4096
 #: The tile side used then.
 DEFAULT_TILE = 2048
 #: Image-level statistics are fitted on at most this many pixels (the central part).
-FIT_PIXELS = 4096 * 4096
+FIT_PIXELS = 2048 * 2048
 
 
 def tile_boxes(height, width, tile):
@@ -73,25 +79,58 @@ def fit_plan(spec, plan, source):
     return spec.fit(work, plan)
 
 
-def run_tiled(spec, source, plan, tile, *, sink=None, progress=None):
-    """Filter `source` with `plan` tile by tile into `sink` (a new array if None).
+@dataclass(frozen=True)
+class Placed:
+    """What filters a tile: the method's plan (statistics fixed), placed at the tile's
+    corner. Picklable (the method by name), for Dask workers."""
 
-    Each tile is grown by the plan's halo, filtered with the plan placed at its
-    corner, and its interior written. `progress(n)` is called after each tile.
-    Returns `sink`.
+    method: str
+    plan: Plan
+
+    @property
+    def halo(self):
+        return self.plan.halo
+
+    def __call__(self, crop, row, col):
+        spec = get_filter(self.method)
+        return spec.run(crop, spec.place(self.plan, row, col))
+
+
+@dataclass(frozen=True)
+class Conditioned(Placed):
+    """What filters a tile whose noise needs conditioning (Poisson-Gaussian, unequal
+    channels): the tile is conditioned to unit noise with the whole image's statistics
+    (:func:`~denoise.noise.condition.denoise_under`), filtered, and brought back."""
+
+    setting: NoiseSetting = None
+    conditioning: Conditioning = None
+
+    def __call__(self, crop, row, col):
+        spec = get_filter(self.method)
+        plan = spec.place(self.plan, row, col)
+        return denoise_under(crop, self.setting, lambda work, sigma: spec.run(work, plan),
+                             self.conditioning)
+
+
+def run_tiled(source, tile, tile_filter, *, sink=None, progress=None):
+    """Filter `source` tile by tile into `sink` (a new array if None).
+
+    Each tile is grown by ``tile_filter.halo``, filtered by ``tile_filter(crop, row,
+    col)`` (row, col: the grown tile's corner) and its interior written.
+    `progress(n)` is called after each tile. Returns `sink`.
     """
     height, width = source.shape[:2]
-    plan = fit_plan(spec, plan, source)
-    if plan.halo is None:
-        raise ImageIOError(f"{spec.name} needs the whole image at once: it cannot run in "
-                           f"tiles")
+    halo = tile_filter.halo
+    if halo is None:
+        raise ImageIOError(f"{tile_filter.method} needs the whole image at once: it cannot "
+                           f"run in tiles")
     if sink is None:
         dtype = np.float32 if source.dtype == np.float16 else source.dtype
         sink = np.empty(source.shape, dtype)
     for box in tile_boxes(height, width, tile):
-        a0, a1, b0, b1 = grown(box, plan.halo, height, width)
+        a0, a1, b0, b1 = grown(box, halo, height, width)
         r0, r1, c0, c1 = box
-        out = spec.run(np.ascontiguousarray(source[a0:a1, b0:b1]), spec.place(plan, a0, b0))
+        out = tile_filter(np.ascontiguousarray(source[a0:a1, b0:b1]), a0, b0)
         sink[r0:r1, c0:c1] = out[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
         if progress is not None:
             progress(1)
@@ -171,6 +210,6 @@ class TiffWindowWriter(TiffWindows):
             del view
 
 
-__all__ = ["AUTO_TILE_PIXELS", "DEFAULT_TILE", "FIT_PIXELS", "TiffWindowWriter",
-           "TiffWindows", "central", "fit_plan", "grown", "run_tiled", "tile_boxes",
-           "tile_size"]
+__all__ = ["AUTO_TILE_PIXELS", "DEFAULT_TILE", "FIT_PIXELS", "Conditioned", "Placed",
+           "TiffWindowWriter", "TiffWindows", "central", "fit_plan", "grown", "run_tiled",
+           "tile_boxes", "tile_size"]

@@ -48,7 +48,7 @@ def test_tiled_equals_untiled_for_window_methods(name, shape, dtype):
     plan = spec.plan(ImageInfo.of(image), 0.1 * data_range(dtype))
     assert not plan.statistics
     calls = []
-    tiled = tiling.run_tiled(spec, image, plan, 40, progress=calls.append)
+    tiled = tiling.run_tiled(image, 40, tiling.Placed(name, plan), progress=calls.append)
     np.testing.assert_array_equal(tiled, spec.run(image, plan))
     assert len(calls) == len(tiling.tile_boxes(*shape[:2], 40))
 
@@ -59,8 +59,8 @@ def test_statistics_fitted_on_the_whole_image_give_the_untiled_result(name, para
     image = read_image(SAMPLES / "noisy" / "camera.png")[:160, :150]
     plan = spec.plan(ImageInfo.of(image), 25.0, **params)
     assert plan.statistics
-    np.testing.assert_array_equal(tiling.run_tiled(spec, image, plan, 64),
-                                  spec.run(image, plan))
+    placed = tiling.Placed(name, tiling.fit_plan(spec, plan, image))
+    np.testing.assert_array_equal(tiling.run_tiled(image, 64, placed), spec.run(image, plan))
 
 
 @pytest.mark.parametrize("name, params, mean_diff, db", [
@@ -70,13 +70,14 @@ def test_statistics_fitted_on_the_whole_image_give_the_untiled_result(name, para
 def test_statistics_fitted_on_the_central_part_are_within_tolerance(monkeypatch, name, params,
                                                                     mean_diff, db):
     """The stated tolerance when an image is too large to fit the statistics on all of
-    it: a central part of a quarter of the image here (the default part is 16 Mpx)."""
+    it: a central part of a quarter of the image here (the default part is 4 Mpx)."""
     monkeypatch.setattr(tiling, "FIT_PIXELS", 128 * 128)
     spec = REGISTRY[name]
     image = read_image(SAMPLES / "noisy" / "camera.png")
     clean = read_image(SAMPLES / "clean" / "camera.png")
     plan = spec.plan(ImageInfo.of(image), 25.0, **params)
-    full, tiled = spec.run(image, plan), tiling.run_tiled(spec, image, plan, 100)
+    placed = tiling.Placed(name, tiling.fit_plan(spec, plan, image))
+    full, tiled = spec.run(image, plan), tiling.run_tiled(image, 100, placed)
     assert np.abs(full.astype(float) - tiled).mean() <= mean_diff
     assert abs(psnr(clean, full, data_range=255) - psnr(clean, tiled, data_range=255)) <= db
 
@@ -115,6 +116,28 @@ def test_streamed_noise_estimate_gives_the_in_memory_result(tmp_path):
     expected, setting = denoise_image(image, "nlm", NoiseRequest())
     assert record["sigma"] == list(setting.sigma) and record["estimated"]
     np.testing.assert_array_equal(read_image(tmp_path / "out.tif"), expected)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+@pytest.mark.parametrize("shape, dtype, request_", [
+    ((120, 140), np.uint16, NoiseRequest(gain=0.002, offset=1e-5)),      # Poisson-Gaussian
+    ((100, 130, 3), np.uint8, NoiseRequest(sigma=20.0, chroma=2.0)),     # opponent space
+])
+@pytest.mark.parametrize("name", ["nlm", "lark"])
+def test_conditioned_noise_in_tiles_gives_the_untiled_result(tmp_path, ext, shape, dtype,
+                                                            request_, name):
+    """Noise conditioned to unit noise (the GAT, the opponent space) in tiles: the
+    statistics of the conditioning are the whole image's, its other steps pointwise;
+    in memory (PNG) or streamed (TIFF)."""
+    from denoise.auto import denoise_image
+
+    image = noisy(shape, dtype, seed=7)
+    write_image(tmp_path / f"in{ext}", image)
+    record = DenoiseStep(name, request_, tile=48)(
+        Job(tmp_path / f"in{ext}", tmp_path / f"out{ext}"), False)
+    expected, setting = denoise_image(image, name, request_)
+    assert record["model"] == setting.model
+    np.testing.assert_array_equal(read_image(tmp_path / f"out{ext}"), expected)
 
 
 def test_a_compressed_tiff_is_read_whole_with_the_same_result(tmp_path):

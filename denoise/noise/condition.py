@@ -28,6 +28,7 @@ synthetic case) needs none of this: the method then runs directly at that sigma.
 """
 import math
 from dataclasses import dataclass, replace
+from typing import Optional
 
 import numpy as np
 
@@ -113,32 +114,70 @@ def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, ch
                         found.warnings, math.sqrt(float(np.median(found.factor))))
 
 
-def denoise_under(image, setting, denoise):
+@dataclass(frozen=True)
+class Conditioning:
+    """The image-level statistics of :func:`denoise_under`, fitted once per image (or
+    on its central part) so that tiles are conditioned alike: the opponent
+    components' scale (color) and the signal's range in unit-noise space."""
+
+    scale: Optional[tuple]     # per opponent component, or None (gray)
+    low: float
+    span: float
+
+    def unit_sigma(self, setting):
+        """The sigma the method is given on the conditioned data."""
+        return setting.inflation / self.span
+
+
+def fit_conditioning(image, setting):
+    """The :class:`Conditioning` of `image` for `setting` (see :func:`denoise_under`)."""
+    return _fit(_to_unit(image, setting), setting)
+
+
+def _fit(unit, setting):
+    scale = None
+    if unit.shape[2] == 3:
+        scale = tuple(float(v) for v in _opponent_scale(unit, setting))
+        unit = (unit @ OPPONENT.T) / np.asarray(scale)
+    low, high = _signal_range(unit)
+    return Conditioning(scale, low, max(high - low, 1e-12))
+
+
+def denoise_under(image, setting, denoise, conditioning=None):
     """Denoise `image` for `setting` with ``denoise(work, sigma)``, which takes a float64
-    (H, W, C) array on [0, 1] and the sigma of its noise there."""
+    (H, W, C) array on [0, 1] and the sigma of its noise there. `conditioning` fixes
+    the image-level statistics (a tile's are its whole image's); by default they are
+    fitted on `image`. Every other step is pointwise."""
     top = data_range_of(image.dtype)
-    planes, alpha = split_alpha(image[..., None] if image.ndim == 2 else image)
-    x = planes.astype(np.float64) / top
-    if setting.model == "gaussian":
-        unit = np.stack([x[..., c] / (s / top) for c, s in enumerate(setting.sigma)], axis=2)
-    else:
-        unit = np.stack([gat(x[..., c], a, b) for c, (a, b) in
-                         enumerate(zip(setting.gain, setting.offset))], axis=2)
-    if x.shape[2] == 3:
-        scale = _opponent_scale(unit, setting)
-        unit = (unit @ OPPONENT.T) / scale
-    lo, hi = _signal_range(unit)
-    span = max(hi - lo, 1e-12)
-    out = np.asarray(denoise((unit - lo) / span, setting.inflation / span),
-                     dtype=np.float64) * span + lo
-    if x.shape[2] == 3:
-        out = (out * scale) @ OPPONENT
+    _, alpha = split_alpha(image[..., None] if image.ndim == 2 else image)
+    unit = _to_unit(image, setting)
+    if conditioning is None:
+        conditioning = _fit(unit, setting)
+    low, span = conditioning.low, conditioning.span
+    if conditioning.scale is not None:
+        unit = (unit @ OPPONENT.T) / np.asarray(conditioning.scale)
+    out = np.asarray(denoise((unit - low) / span, conditioning.unit_sigma(setting)),
+                     dtype=np.float64) * span + low
+    if conditioning.scale is not None:
+        out = (out * np.asarray(conditioning.scale)) @ OPPONENT
     if setting.model == "gaussian":
         out = np.stack([out[..., c] * (s / top) for c, s in enumerate(setting.sigma)], axis=2)
     else:
         out = np.stack([inverse_gat(out[..., c], a, b) for c, (a, b) in
                         enumerate(zip(setting.gain, setting.offset))], axis=2)
     return from_units(out * top, Layout(image.dtype, top, image.ndim == 2, alpha))
+
+
+def _to_unit(image, setting):
+    """Each channel of `image` (alpha aside) at unit noise: divided by its sigma, or
+    through the GAT with its (a, b); float64 (H, W, C)."""
+    top = data_range_of(image.dtype)
+    planes, _ = split_alpha(image[..., None] if image.ndim == 2 else image)
+    x = planes.astype(np.float64) / top
+    if setting.model == "gaussian":
+        return np.stack([x[..., c] / (s / top) for c, s in enumerate(setting.sigma)], axis=2)
+    return np.stack([gat(x[..., c], a, b) for c, (a, b) in
+                     enumerate(zip(setting.gain, setting.offset))], axis=2)
 
 
 def _signal_range(unit):
