@@ -373,7 +373,7 @@ def crop_box(size, tile):
     return tuple(box)
 
 
-def check_crop(method, big, out, box):
+def check_crop(method, big, out, box, sigma=TILE_SIGMA):
     """``(halo, grown box, max |tiled - untiled|)`` on `box` of the output `out`."""
     from denoise._image import ImageInfo
     from denoise.registry import get_filter
@@ -384,10 +384,10 @@ def check_crop(method, big, out, box):
         raise SystemExit(f"{big} or {out}: not a TIFF readable window by window")
     r0, r1, c0, c1 = box
     spec = get_filter(method)
-    halo = spec.plan(ImageInfo.of(source[r0:r1, c0:c1]), TILE_SIGMA).halo
+    halo = spec.plan(ImageInfo.of(source[r0:r1, c0:c1]), sigma).halo
     a0, a1, b0, b1 = grown(box, halo, *source.shape[:2])
     crop_grown = source[a0:a1, b0:b1]
-    plan = spec.plan(ImageInfo.of(crop_grown), TILE_SIGMA)
+    plan = spec.plan(ImageInfo.of(crop_grown), sigma)
     if plan.halo != halo:
         raise SystemExit(f"{method}: halo {plan.halo} on the grown crop, {halo} on the crop")
     untiled = spec.run(crop_grown, spec.place(plan, a0, b0))[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
@@ -396,18 +396,28 @@ def check_crop(method, big, out, box):
     return plan.halo, (a0, a1, b0, b1), int(diff.max())
 
 
-def measure_method(method, big, work, cache, box):
-    """One method on the big TIFF: a dict of what the table shows."""
+def measure_method(method, big, work, cache, box, estimated=False):
+    """One method on the big TIFF: a dict of what the table shows. `estimated`: no
+    --sigma; the sigma the run used (from its --log) is the crop check's."""
+    import json
+
     out = work / f"out_{method}.tif"
     report = work / f"time_{method}.txt"
-    args = ["run", big, "-o", out, "-m", method, "--sigma", f"{TILE_SIGMA:g}", "-q"]
+    log = work / f"log_{method}.json"
+    args = ["run", big, "-o", out, "-m", method, "-q", "--overwrite"]
+    args += ["--log", log] if estimated else ["--sigma", f"{TILE_SIGMA:g}"]
     own, _ = run_denoise(args, cache, prefix=[TIME, "-v", "-o", report])
     peak_kib, wall = parse_time_v(report.read_text())
-    halo, grown_box, diff = check_crop(method, big, out, box)
+    sigma = TILE_SIGMA
+    if estimated:
+        noise = json.loads(log.read_text())["files"][0]["noise"]
+        sigma = float(np.mean(noise["sigma"])) * noise["sigma_factor"]
+    halo, grown_box, diff = check_crop(method, big, out, box, sigma)
     out.unlink()
-    row = dict(method=method, peak=peak_kib / 1024.0, wall=wall, own=own, halo=halo,
+    name = f"{method}, sigma estimated ({sigma:.1f})" if estimated else method
+    row = dict(method=name, peak=peak_kib / 1024.0, wall=wall, own=own, halo=halo,
                grown=grown_box, diff=diff, args=args)
-    print(f"tiles: {method}: peak {row['peak']:.0f} MiB, {wall:.1f} s, max diff {diff}",
+    print(f"tiles: {name}: peak {row['peak']:.0f} MiB, {wall:.1f} s, max diff {diff}",
           file=sys.stderr, flush=True)
     return row
 
@@ -434,6 +444,8 @@ def part_tiles(args, work):
     tile = tile_size((args.size, args.size))
     box = crop_box(args.size, tile)
     results = [measure_method(m, big, work, cache, box) for m in args.methods]
+    results += [measure_method(m, big, work, cache, box, estimated=True)
+                for m in args.estimated]
     mpx = args.size * args.size / 1e6
     size_mib = args.size * args.size * 2 / 2 ** 20
     example = ["run", "big.tif", "-o", "out_METHOD.tif", "-m", "METHOD", "--sigma",
@@ -451,7 +463,10 @@ def part_tiles(args, work):
              f"target <= {MEMORY_TARGET_MIB:.0f} MiB = 1 GiB), wall = its \"Elapsed (wall "
              f"clock) time\". Kernels from a new NUMBA_CACHE_DIR filled first by one `denoise "
              f"warmup {' '.join(args.methods)} --dtype uint16` ({warm_s:.1f} s, {kernels} "
-             f"kernel files), so no compile time is counted. Load average before: {before}; "
+             f"kernel files), so no compile time is counted. A method marked \"sigma "
+             f"estimated\" ran without --sigma (the noise estimated on the central "
+             f"2048x2048 part); its crop check uses the sigma the run logged (--log). "
+             f"Load average before: {before}; "
              f"after: {load()}.", "",
              f"Seams: the output's crop rows {box[0]}:{box[1]}, cols {box[2]}:{box[3]} "
              f"({CROP[0]}x{CROP[1]}, centred on the tile corner nearest the image centre), "
@@ -515,6 +530,9 @@ def main(argv=None):
                         help="tiles: side of the big TIFF (default 20000)")
     parser.add_argument("--methods", type=parse_list, default=["median", "nlm"],
                         help="tiles: comma-separated methods (default median,nlm)")
+    parser.add_argument("--estimated", type=parse_list, default=["nlm"],
+                        help="tiles: methods also run with the noise estimated (no --sigma; "
+                             "from the central 2048x2048 part), default nlm")
     parser.add_argument("--workdir", type=Path,
                         help="where the temporary folder goes (default: the system temp)")
     parser.add_argument("--output", type=Path, required=True)
