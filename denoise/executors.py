@@ -56,6 +56,8 @@ def worker_threads(workers, threads=None):
         return fair, (f"--threads {threads} with --jobs {workers} would run "
                       f"{workers * threads} threads on {cores()} cores: using {fair} "
                       f"per job")
+    if threads > cores():
+        return cores(), f"--threads {threads} is more than the {cores()} cores: using {cores()}"
     return threads, ""
 
 
@@ -140,7 +142,7 @@ def run_jobs(jobs, step, *, mode="resume", workers=1, threads=None, executor="lo
     else:
         from ._config import set_threads
 
-        set_threads(threads)
+        set_threads(each if threads is not None else None)
         tiles = progress.tiles if progress is not None else None
         for index, job in enumerate(jobs):
             finish(index, execute(job, step, mode, tiles))

@@ -264,3 +264,13 @@ def test_redirected_progress_is_plain_lines(runner, folder, tmp_path):
     result = invoke(runner, "run", folder, "-o", tmp_path / "o", *ARGS)
     assert "\r" not in result.stderr
     assert f"[3/3] {folder / 'c.png'} -> {tmp_path / 'o' / 'c.png'}: written" in result.stderr
+
+
+def test_more_threads_than_cores_is_lowered_with_a_note(runner, folder, tmp_path):
+    import numba
+
+    cores = numba.config.NUMBA_DEFAULT_NUM_THREADS
+    result = invoke(runner, "run", folder / "a.png", "-o", tmp_path / "o.png", "-m", "median",
+                    "--sigma", "20", "--threads", cores + 1)
+    assert result.exit_code == 0, result.stderr
+    assert f"--threads {cores + 1} is more than the {cores} cores" in result.stderr
