@@ -10,13 +10,14 @@ process, several, or a Dask cluster) are in :mod:`.executors`.
 import fnmatch
 import glob
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .errors import DenoiseError, ImageIOError, InvalidParameterError, OutputExistsError
-from .io import (MAX_PIXELS, check_writable, is_image_path, iter_images, read_image, read_info,
+from .io import (FORMATS, MAX_PIXELS, check_writable, is_image_path, iter_images, read_image, read_info,
                  remove_stale_temps, write_image)
 
 log = logging.getLogger(__name__)
@@ -134,15 +135,23 @@ def jobs_for(inputs, output, *, recursive=False, include=(), exclude=()):
     if none).
 
     A single input file with an output that has an image extension (and is not a
-    folder) maps to that file. Otherwise `output` is a folder: files keep their
+    folder) maps to that file; `output` is a folder if it exists as one, ends in a
+    slash, or the inputs are several, and any other output is an error (never a
+    folder made silently). Otherwise `output` is a folder: files keep their
     names, and files found in an input folder (or by a glob) keep their path
     relative to it. An output folder inside an input folder is never read as input.
     `include` / `exclude` filter the files found in folders and by globs.
     """
     items = expand(inputs)
-    output = Path(output)
-    to_file = (len(items) == 1 and items[0][1] is None and items[0][0].is_file()
-               and not output.is_dir() and is_image_path(output))
+    raw, output = str(output), Path(output)
+    one_file = len(items) == 1 and items[0][1] is None and items[0][0].is_file()
+    folder = output.is_dir() or raw.endswith(("/", os.sep))
+    to_file = one_file and not folder and is_image_path(output)
+    if one_file and not folder and not to_file:
+        raise InvalidParameterError(
+            f"output {raw}: {output.suffix or 'no extension'} is no image type this tool "
+            f"writes; use one of {', '.join(sorted(FORMATS))}, or end a folder's name "
+            f"with / ({raw}/)")
     if not to_file and is_image_path(output) and not output.is_dir():
         raise InvalidParameterError(
             f"output {output} looks like a file, but the inputs are several files or a "

@@ -274,3 +274,17 @@ def test_more_threads_than_cores_is_lowered_with_a_note(runner, folder, tmp_path
                     "--sigma", "20", "--threads", cores + 1)
     assert result.exit_code == 0, result.stderr
     assert f"--threads {cores + 1} is more than the {cores} cores" in result.stderr
+
+
+def test_an_unknown_output_extension_is_an_error_not_a_folder(runner, folder, tmp_path):
+    for name in ("astro.webp", "a.gif", "noext"):
+        result = invoke(runner, "run", folder / "a.png", "-o", tmp_path / name, *ARGS)
+        assert result.exit_code == 2, name
+        assert "no image type this tool writes" in result.stderr and ".png" in result.stderr
+        assert not (tmp_path / name).exists()
+    result = invoke(runner, "run", folder / "a.png", "-o", f"{tmp_path / 'dir'}/", *ARGS)
+    assert result.exit_code == 0 and (tmp_path / "dir" / "a.png").is_file()
+    (tmp_path / "existing").mkdir()
+    assert invoke(runner, "run", folder / "a.png", "-o", tmp_path / "existing",
+                  *ARGS).exit_code == 0
+    assert (tmp_path / "existing" / "a.png").is_file()

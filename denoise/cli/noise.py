@@ -1,6 +1,4 @@
 """`denoise noise`: add seeded synthetic noise (kinds from the noise registry)."""
-from pathlib import Path
-
 import click
 
 from . import options as opt
@@ -27,7 +25,7 @@ def _kinds_help():
 @click.option("--offset", type=float, default=None,
               help="poisson-gaussian only: offset b of the variance a*x + b, x on [0, 1] "
                    "(default 0.0004).")
-@click.option("--truth", type=click.Path(path_type=Path), default=None,
+@click.option("--truth", type=click.Path(), default=None,
               help="camera only (it processes the clean image too): also write the ground "
                    "truth to score against, to this file or folder.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,

@@ -233,8 +233,9 @@ inputs_arg = click.argument(
     "inputs", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 
 output_opt = click.option(
-    "-o", "--output", required=True, type=click.Path(path_type=Path),
-    help="Output file (for one input file) or folder (created if needed).")
+    "-o", "--output", required=True, type=click.Path(),
+    help="Output file (for one input file; its extension sets the format) or folder "
+         "(created if needed): one that exists, ends in /, or takes several inputs.")
 
 method_opt = click.option(
     "-m", "--method", type=LiveChoice(method_names), default="attention",
