@@ -30,6 +30,12 @@ WRITABLE = {
     "PNM": {"uint8": (1, 3), "uint16": (1,)},
 }
 _WRITE_OPTIONS = {"JPEG": {"quality": 95}}
+#: The channels each PNM extension names (P5 gray, P6 RGB; PBM is 1-bit, which no
+#: filtered image is); .pnm takes its kind from the data.
+_PNM_CHANNELS = {".pgm": (1,), ".ppm": (3,), ".pbm": ()}
+_PNM_KIND = {".pgm": "a .pgm file holds a gray image (P5)",
+             ".ppm": "a .ppm file holds an RGB image (P6)",
+             ".pbm": "a .pbm file holds a 1-bit image (P4), which would lose the levels"}
 #: imageio plugin per format (no guessing among every installed plugin)
 _PLUGINS = {"TIFF": "tifffile"}
 #: The default pixel limit: a file declaring more pixels is refused before decoding.
@@ -134,6 +140,12 @@ def check_writable(path, image):
             f"{path}: {fmt} cannot store a {image.dtype.name} image with {channels} "
             f"channel(s) without loss ({fmt} stores {kinds}); choose another extension, "
             f"e.g. .tif")
+    suffix = Path(path).suffix.lower()
+    if channels not in _PNM_CHANNELS.get(suffix, (channels,)):
+        raise ImageIOError(
+            f"{path}: {_PNM_KIND[suffix]}, not a {channels}-channel image; choose "
+            f"{'.ppm' if channels == 3 else '.pgm'} (or .pnm, which takes its kind from "
+            f"the data)")
 
 
 def write_image(path, image, *, overwrite=False):

@@ -163,3 +163,14 @@ def test_header_errors_name_the_file(tmp_path):
         io.read_info(bad)
     with pytest.raises(ImageIOError, match="no such file"):
         io.read_info(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("ext, channels", [(".pgm", 3), (".ppm", 1), (".pbm", 1)])
+def test_a_pnm_extension_must_match_the_data(tmp_path, ext, channels):
+    """.pgm is gray (P5), .ppm RGB (P6), .pbm 1-bit: a mismatch is refused, never
+    written under the wrong name; .pnm takes its kind from the data."""
+    with pytest.raises(ImageIOError, match="choose"):
+        io.write_image(tmp_path / f"a{ext}", make("uint8", channels))
+    assert not list(tmp_path.iterdir())
+    io.write_image(tmp_path / "a.pnm", make("uint8", channels))
+    assert (tmp_path / "a.pnm").read_bytes()[:2] == (b"P6" if channels == 3 else b"P5")
