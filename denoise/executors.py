@@ -10,7 +10,6 @@ cores. A single image large enough to be tiled is filtered on the Dask cluster a
 """
 import logging
 import signal
-import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +18,7 @@ import numpy as np
 
 from .batch import Outcome, Report, clean_targets, execute
 from .errors import InvalidParameterError
-from .io import read_info
+from .io import exit_on_sigterm, read_info
 from .tiling import tile_size
 
 log = logging.getLogger(__name__)
@@ -61,53 +60,6 @@ def worker_threads(workers, threads=None):
     return threads, ""
 
 
-class Progress:
-    """Progress on stderr: tqdm bars on a terminal, one plain line per file (and a line
-    per quarter of a tiled file) when stderr is redirected, nothing when disabled."""
-
-    def __init__(self, total, *, enabled=True, stream=None):
-        from tqdm import tqdm
-
-        self.stream = stream or sys.stderr
-        tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled, self.tty, self.total, self.count = enabled, tty, total, 0
-        self.bar = tqdm(total=total, file=self.stream, unit="image", dynamic_ncols=True) \
-            if enabled and tty and total > 1 else None
-
-    def done(self, outcome):
-        """One file finished."""
-        self.count += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        elif self.enabled and not self.tty and self.total > 1:
-            why = f" ({outcome.message})" if outcome.status == "skipped" else ""
-            print(f"denoise: [{self.count}/{self.total}] {outcome.job.source} -> "
-                  f"{outcome.job.target}: {outcome.status}{why} ({outcome.seconds:.2f} s)",
-                  file=self.stream, flush=True)
-
-    def tiles(self, total):
-        """A callback ``update(n)`` for a file of `total` tiles."""
-        from tqdm import tqdm
-
-        if not self.enabled:
-            return None
-        if self.tty:
-            bar = tqdm(total=total, file=self.stream, unit="tile", leave=False,
-                       dynamic_ncols=True, position=1 if self.bar is not None else 0)
-            return lambda n: bar.update(n) if bar.n + n < total else bar.close()
-        state = {"n": 0}
-
-        def update(n):
-            before, state["n"] = state["n"], state["n"] + n
-            if 4 * state["n"] // total > 4 * before // total:
-                print(f"denoise:   tiles {state['n']}/{total}", file=self.stream, flush=True)
-        return update
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_jobs(jobs, step, *, mode="resume", workers=1, threads=None, executor="local",
              scheduler=None, progress=None, on_outcome=None):
     """Run `step` on every job (see :func:`~denoise.batch.execute`) and return the
@@ -115,7 +67,8 @@ def run_jobs(jobs, step, *, mode="resume", workers=1, threads=None, executor="lo
 
     `workers` > 1 runs that many worker processes (local) or Dask workers (a
     LocalCluster on loopback, unless `scheduler` gives a cluster's address).
-    `progress` is a :class:`Progress`; ``on_outcome(outcome)`` is called as each
+    `progress` shows it (``done(outcome)``, ``tiles(n)`` -> ``update(k)``,
+    ``close()``: the CLI's ``Progress``); ``on_outcome(outcome)`` is called as each
     file finishes. Temporary files that interrupted runs left in the output folders
     are removed first.
     """
@@ -165,11 +118,8 @@ def work(job, step, mode, threads):
 def _worker_signals():
     """In a worker process: Ctrl-C is the main process's to handle, and SIGTERM (sent
     when the batch stops) exits as an exception, removing a file being written."""
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, stop)
+    exit_on_sigterm()
 
 
 def _on_processes(jobs, step, mode, workers, threads, finish):

@@ -241,6 +241,19 @@ def remove_stale_temps(folder):
     return removed
 
 
+def exit_on_sigterm():
+    """SIGTERM exits as an exception would (exit code 143), so a file being written
+    removes its temporary file first (main thread only; elsewhere a no-op)."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)

@@ -3,6 +3,7 @@ library, render, exit: 0 all done, 1 some inputs failed, 2 usage error)."""
 import click
 
 from .. import __version__
+from ..io import exit_on_sigterm
 from . import options as opt
 from .bench import bench
 from .estimate import estimate
@@ -24,7 +25,7 @@ def main():
 
     -v and -q work before or after the command.
     """
-    opt.exit_on_sigterm()
+    exit_on_sigterm()
 
 
 for command in (run, methods, noise, estimate, evaluate, bench, regress, tune, warmup):

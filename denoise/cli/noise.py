@@ -46,7 +46,8 @@ def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recurs
       denoise noise photo.png -o noisy.png --kind camera --truth truth.png
     """
     from ..batch import ImageStep, jobs_for
-    from ..executors import Progress, run_jobs
+    from ..executors import run_jobs
+    from .progress import Progress
     from ..io import write_image
     from ..noise import add_noise, get_noise
 

@@ -75,19 +75,6 @@ def verbosity(command):
                         help="More messages on stderr (-vv: debug).")(command)
 
 
-def exit_on_sigterm():
-    """SIGTERM exits as an exception would (exit code 143), so a file being written
-    removes its temporary file first."""
-    import signal
-    import threading
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
-
-
 # --- messages ------------------------------------------------------------------------
 
 def error(message):

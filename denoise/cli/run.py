@@ -55,7 +55,8 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
     """
     from ..auto import NoiseRequest, check_plans, validation_sigma
     from ..batch import jobs_for, left_out, plan_files
-    from ..executors import Progress, run_jobs, worker_threads
+    from ..executors import run_jobs, worker_threads
+    from .progress import Progress
     from ..registry import coerce_params, get_filter
     from ..runfile import DenoiseStep
     from ..stdio import std_streams
