@@ -19,6 +19,7 @@ from typing import Optional
 from .errors import DenoiseError, ImageIOError, InvalidParameterError, OutputExistsError
 from .io import (FORMATS, MAX_PIXELS, check_writable, is_image_path, iter_images, read_image, read_info,
                  remove_stale_temps, write_image)
+from .metadata import Saving
 
 log = logging.getLogger(__name__)
 
@@ -287,13 +288,14 @@ class ImageStep:
     """A step from a function of the image: read the source, ``transform(image, job)``,
     write the target."""
 
-    def __init__(self, transform, max_pixels=MAX_PIXELS):
-        self.transform, self.max_pixels = transform, max_pixels
+    def __init__(self, transform, max_pixels=MAX_PIXELS, saving=Saving()):
+        self.transform, self.max_pixels, self.saving = transform, max_pixels, saving
 
     def __call__(self, job, replace, tiles=None):
         image = read_image(job.source, max_pixels=self.max_pixels)
         check_writable(job.target, image)
-        write_image(job.target, self.transform(image, job), overwrite=replace)
+        write_image(job.target, self.transform(image, job), overwrite=replace,
+                    metadata=self.saving.metadata_for(job.source))
 
 
 def clean_targets(jobs):

@@ -4,6 +4,7 @@ Arrays are returned as the file stores them: ``(H, W)`` or ``(H, W, C)`` with C 
 1..4 (2 and 4 carry alpha), uint8, uint16 or float. The filters split alpha off
 and put it back untouched; this module never changes sample values.
 """
+import logging
 import os
 import socket
 import tempfile
@@ -16,20 +17,23 @@ import numpy as np
 from ._image import ImageInfo, check_image
 from .errors import DenoiseError, ImageIOError, OutputExistsError
 
+log = logging.getLogger(__name__)
+
 #: extension -> format name
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG",
-           ".bmp": "BMP", ".pnm": "PNM", ".pgm": "PNM", ".ppm": "PNM", ".pbm": "PNM"}
+           ".bmp": "BMP", ".pnm": "PNM", ".pgm": "PNM", ".ppm": "PNM", ".pbm": "PNM",
+           ".webp": "WEBP"}
 
 _ANY = (1, 2, 3, 4)
 #: format -> {dtype name: channel counts it can store without loss}
 WRITABLE = {
-    "PNG": {"uint8": _ANY, "uint16": (1,)},
+    "PNG": {"uint8": _ANY, "uint16": _ANY},
     "TIFF": {"uint8": _ANY, "uint16": _ANY, "float32": _ANY, "float64": _ANY},
     "JPEG": {"uint8": (1, 3)},
     "BMP": {"uint8": (1, 3)},
-    "PNM": {"uint8": (1, 3), "uint16": (1,)},
+    "PNM": {"uint8": (1, 3), "uint16": (1, 3)},
+    "WEBP": {"uint8": (3, 4)},        # lossless; WebP holds no gray and no 16-bit samples
 }
-_WRITE_OPTIONS = {"JPEG": {"quality": 95}}
 #: The channels each PNM extension names (P5 gray, P6 RGB; PBM is 1-bit, which no
 #: filtered image is); .pnm takes its kind from the data.
 _PNM_CHANNELS = {".pgm": (1,), ".ppm": (3,), ".pbm": ()}
@@ -49,7 +53,7 @@ _FOREIGN_STALE = 24 * 3600
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"II*\x00", ".tif"),
           (b"MM\x00*", ".tif"), (b"II+\x00", ".tif"), (b"MM\x00+", ".tif"), (b"BM", ".bmp"),
           (b"P1", ".pbm"), (b"P4", ".pbm"), (b"P2", ".pgm"), (b"P5", ".pgm"), (b"P3", ".ppm"),
-          (b"P6", ".ppm"))
+          (b"P6", ".ppm"), (b"RIFF", ".webp"))
 
 
 def format_of(path):
@@ -79,8 +83,12 @@ def read_image(path, *, max_pixels=MAX_PIXELS):
     path = _checked(path)
     fmt = format_of(path)
     try:
-        with _pillow_limit():
-            image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
+        own = _own_codec(path, fmt)
+        if own is not None:
+            image = own[1]()
+        else:
+            with _pillow_limit():
+                image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
     except Exception as exc:  # imageio raises many types for a bad file
         raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
     image = _normalise(image, fmt)
@@ -108,6 +116,8 @@ def read_info(path, *, max_pixels=MAX_PIXELS):
 
             with tifffile.TiffFile(path) as tif:
                 shape, dtype = tif.series[0].shape, np.dtype(tif.series[0].dtype)
+        elif _own_codec(path, fmt) is not None:
+            shape, dtype = _own_codec(path, fmt)[0], np.dtype(np.uint16)
         else:
             with _pillow_limit():
                 props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
@@ -148,23 +158,58 @@ def check_writable(path, image):
             f"the data)")
 
 
-def write_image(path, image, *, overwrite=False):
+def write_image(path, image, *, overwrite=False, metadata=None):
     """Write `image` to `path` atomically (temporary file in the same folder, then rename).
 
     Without `overwrite` an existing file is never replaced, not even one another
     process creates while this one writes (the temporary file is linked, not
     renamed, into place). An interrupted or failed write leaves no partial file.
+    `metadata` (:class:`~denoise.metadata.Metadata`) is written where the format
+    holds it: EXIF, ICC profile, resolution, JPEG quality (default 95).
     """
-    import imageio.v3 as iio
-
     path = Path(path)
-    fmt = format_of(path)
+    format_of(path)
     check_writable(path, image)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: output exists (pass --overwrite to replace it)")
-    commit_atomic(path, lambda tmp: iio.imwrite(
-        tmp, image, extension=path.suffix.lower(), plugin=_PLUGINS.get(fmt, "pillow"),
-        **_WRITE_OPTIONS.get(fmt, {})), replace=overwrite)
+    commit_atomic(path, lambda tmp: _encode(tmp, path, image, metadata), replace=overwrite)
+
+
+def _encode(tmp, path, image, metadata):
+    """Write `image` into the temporary file `tmp` in the format of `path`."""
+    import imageio.v3 as iio
+
+    from ._codecs import write_png16, write_pnm16
+    from .metadata import Metadata, pillow_options, tiff_dropped, tiff_options
+
+    fmt = format_of(path)
+    metadata = metadata or Metadata()
+    if image.dtype == np.uint16 and (fmt == "PNM" or (fmt == "PNG" and image.ndim == 3)):
+        with open(tmp, "wb") as fh:
+            if fmt == "PNM":
+                write_pnm16(fh, image, maxval=metadata.maxval or 65535)
+            else:
+                write_png16(fh, image, icc=metadata.icc, exif=metadata.exif, dpi=metadata.dpi)
+        return
+    if fmt == "TIFF":
+        _note_dropped(path, tiff_dropped(metadata))
+        options = tiff_options(metadata)
+    else:
+        options = pillow_options(fmt, metadata)
+    iio.imwrite(tmp, image, extension=path.suffix.lower(), plugin=_PLUGINS.get(fmt, "pillow"),
+                **options)
+
+
+_NOTED = set()
+
+
+def _note_dropped(path, dropped):
+    """Say once per process what a TIFF output leaves out of its source's metadata."""
+    if dropped and dropped not in _NOTED:
+        _NOTED.add(dropped)
+        log.warning("warning: %s: TIFF output without the source's %s (tifffile writes no EXIF "
+                    "sub-directories; later files alike are not named)", path,
+                    " and ".join(dropped))
 
 
 def temp_path(path):
@@ -288,6 +333,8 @@ def write_text(path, text):
 
 def suffix_of_bytes(data):
     """The file extension of image `data` from its leading bytes, or None."""
+    if data.startswith(b"RIFF") and data[8:12] != b"WEBP":
+        return None
     return next((ext for magic, ext in _MAGIC if data.startswith(magic)), None)
 
 
@@ -302,12 +349,30 @@ def iter_images(folder, *, recursive=False):
 def _checked(path):
     """`path` as a Path if it is a file of a supported type that can be read without loss."""
     path = Path(path)
-    fmt = format_of(path)
+    format_of(path)
     if not path.is_file():
         raise ImageIOError(f"{path}: no such file")
-    if fmt == "PNG":
-        _refuse_16bit_color_png(path)
     return path
+
+
+def _own_codec(path, fmt):
+    """``(shape, read)`` for the files Pillow would read with less depth (16-bit color
+    PNG, 16-bit PNM), read here by :mod:`denoise._codecs`; None for the others."""
+    from ._codecs import png16_shape, pnm_header, read_png16, read_pnm16
+
+    if fmt not in ("PNG", "PNM"):
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if fmt == "PNG":
+        shape = png16_shape(head)
+        return None if shape is None else (shape, lambda: read_png16(path))
+    header = pnm_header(head)
+    if header is None or header[3] <= 255:
+        return None
+    channels, width, height = header[:3]
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return shape, lambda: read_pnm16(path, header)
 
 
 def _normalise(image, fmt):
@@ -318,16 +383,6 @@ def _normalise(image, fmt):
             and image.max() <= 65535:             # Pillow reads 16-bit PGM as int32
         return image.astype(np.uint16)
     return image
-
-
-def _refuse_16bit_color_png(path):
-    """Pillow reads 16-bit RGB(A) PNG as 8-bit; refuse rather than lose precision."""
-    with open(path, "rb") as fh:
-        head = fh.read(26)
-    if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 \
-            and head[25] in (2, 6):
-        raise ImageIOError(f"{path}: 16-bit color PNG cannot be read without loss here; "
-                           f"convert it to 16-bit TIFF")
 
 
 class _pillow_limit:

@@ -19,6 +19,7 @@ from ._image import ImageInfo
 from .auto import NoiseRequest, denoise_image
 from .io import MAX_PIXELS, check_writable, commit_atomic, format_of, read_image, read_info, \
     temp_path, write_image
+from .metadata import Saving, tiff_options
 from .noise.condition import denoise_under, direct_sigma, fit_conditioning, resolve_noise
 from .registry import get_filter
 from .tiling import (Conditioned, Placed, TiffWindows, TiffWindowWriter, central, fit_plan,
@@ -45,6 +46,7 @@ class DenoiseStep:
     tile: Optional[int] = None
     max_pixels: int = MAX_PIXELS
     tiles_with: Optional[Callable] = None
+    saving: Saving = Saving()
 
     def __call__(self, job, replace, tiles=None):
         """Process `job`; returns its record (the noise found or given). `tiles(n)`
@@ -57,9 +59,10 @@ class DenoiseStep:
             read_image(job.source, max_pixels=self.max_pixels)
         dtype = np.float32 if info.dtype == np.float16 else info.dtype
         check_writable(job.target, np.empty((1, 1) + tuple(source.shape[2:]), dtype))
+        metadata = self.saving.metadata_for(job.source)
         if side is None:
             out, setting = denoise_image(source, spec, self.request, self.given)
-            write_image(job.target, out, overwrite=replace)
+            write_image(job.target, out, overwrite=replace, metadata=metadata)
             return _record(setting)
         tile_filter, setting = self._tile_filter(spec, source, windows is None)
         count = len(tile_boxes(info.height, info.width, side))
@@ -67,11 +70,12 @@ class DenoiseStep:
         run = self.tiles_with or run_tiled
         if windows is None:
             write_image(job.target, run(source, side, tile_filter, progress=progress),
-                        overwrite=replace)
+                        overwrite=replace, metadata=metadata)
             return _record(setting)
         tmp = temp_path(job.target)
         try:
-            sink = TiffWindowWriter.create(tmp, windows.shape, dtype)
+            sink = TiffWindowWriter.create(tmp, windows.shape, dtype,
+                                           **tiff_options(metadata))
             run(windows, side, tile_filter, sink=sink, progress=progress)
         except BaseException:
             tmp.unlink(missing_ok=True)

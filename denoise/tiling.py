@@ -186,15 +186,16 @@ class TiffWindowWriter(TiffWindows):
     into the same file."""
 
     @classmethod
-    def create(cls, path, shape, dtype):
-        """Lay out an uncompressed TIFF at `path` (its pixels not yet written)."""
+    def create(cls, path, shape, dtype, **options):
+        """Lay out an uncompressed TIFF at `path` (its pixels not yet written); `options`
+        go to tifffile (metadata: :func:`denoise.metadata.tiff_options`)."""
         import tifffile
 
         photometric = "rgb" if len(shape) == 3 and shape[2] in (3, 4) else "minisblack"
         extra = {"extrasamples": ["unassalpha"]} if len(shape) == 3 and shape[2] in (2, 4) \
             else {}
         mapped = tifffile.memmap(str(path), shape=tuple(shape), dtype=dtype,
-                                 photometric=photometric, **extra)
+                                 photometric=photometric, **extra, **options)
         del mapped
         windows = TiffWindows.open(path)
         return cls(path, windows.offset, windows.shape, windows.dtype)

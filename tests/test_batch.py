@@ -277,7 +277,7 @@ def test_more_threads_than_cores_is_lowered_with_a_note(runner, folder, tmp_path
 
 
 def test_an_unknown_output_extension_is_an_error_not_a_folder(runner, folder, tmp_path):
-    for name in ("astro.webp", "a.gif", "noext"):
+    for name in ("astro.heic", "a.gif", "noext"):
         result = invoke(runner, "run", folder / "a.png", "-o", tmp_path / name, *ARGS)
         assert result.exit_code == 2, name
         assert "no image type this tool writes" in result.stderr and ".png" in result.stderr

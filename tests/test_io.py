@@ -9,7 +9,8 @@ from denoise.errors import ImageIOError
 
 from conftest import random_image
 
-EXTENSIONS = {"PNG": ".png", "TIFF": ".tif", "JPEG": ".jpg", "BMP": ".bmp", "PNM": ".pnm"}
+EXTENSIONS = {"PNG": ".png", "TIFF": ".tif", "JPEG": ".jpg", "BMP": ".bmp", "PNM": ".pnm",
+              "WEBP": ".webp"}
 CASES = [(fmt, dtype, channels) for fmt, kinds in io.WRITABLE.items()
          for dtype, counts in kinds.items() for channels in counts]
 
@@ -43,8 +44,8 @@ def test_extension_aliases(tmp_path, ext):
 
 
 @pytest.mark.parametrize("ext, dtype, channels", [
-    (".png", "float32", 1), (".png", "uint16", 3), (".jpg", "uint8", 4),
-    (".jpg", "uint16", 1), (".bmp", "uint8", 2), (".pnm", "uint8", 4)])
+    (".png", "float32", 1), (".webp", "uint16", 3), (".jpg", "uint8", 4),
+    (".jpg", "uint16", 1), (".bmp", "uint8", 2), (".pnm", "uint8", 4), (".webp", "uint8", 1)])
 def test_lossy_combinations_refused_before_writing(tmp_path, ext, dtype, channels):
     path = tmp_path / f"x{ext}"
     with pytest.raises(ImageIOError, match="cannot store"):
@@ -123,11 +124,12 @@ def test_missing_and_unsupported(tmp_path):
         io.read_image(tmp_path / "a.gif")
 
 
-def test_16bit_color_png_refused_not_truncated(tmp_path):
+def test_truncated_16bit_color_png_is_an_error_not_a_smaller_image(tmp_path):
     header = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00\x00\x00\x04" * 2
     path = tmp_path / "deep.png"
     path.write_bytes(header + bytes([16, 2]) + b"\x00" * 20)
-    with pytest.raises(ImageIOError, match="16-bit color PNG"):
+    assert io.read_info(path).dtype == np.uint16
+    with pytest.raises(ImageIOError, match="deep.png: cannot read image"):
         io.read_image(path)
 
 

@@ -32,6 +32,9 @@ def methods(method, sigma, channels, dtype):
             click.echo("\nReferences (other packages, same interface; for comparison):")
         for name in references():
             click.echo(f"{name:<{width}}  {REGISTRY[name].summary}")
+        click.echo("\nEvery method writes its outputs the same way (`denoise run`): the input's "
+                   "EXIF,\nICC profile and resolution are kept (--strip-metadata drops them), "
+                   "and a JPEG\nkeeps the input's quality (--quality Q sets it).")
         return
     click.echo(describe(get_filter(method), sigma, int(channels), dtype))
 

@@ -33,10 +33,12 @@ def _kinds_help():
 @opt.recursive_opt
 @opt.overwrite_opt
 @opt.skip_existing_opt
+@opt.quality_opt
+@opt.strip_metadata_opt
 @opt.verbosity
 @click.pass_context
 def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recursive, overwrite,
-          skip_existing):
+          skip_existing, quality, strip_metadata):
     """Add seeded synthetic noise to images (test data for the filters).
 
     \b
@@ -69,7 +71,8 @@ def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recurs
             write_image(truths[k].target, clean, overwrite=True)
         return noisy
 
-    report = run_jobs(jobs, ImageStep(synthesize), mode=opt.mode(overwrite, skip_existing),
+    step = ImageStep(synthesize, saving=opt.saving(quality, strip_metadata))
+    report = run_jobs(jobs, step, mode=opt.mode(overwrite, skip_existing),
                       progress=Progress(len(jobs), enabled=not opt.quiet(ctx)),
                       on_outcome=opt.print_failures)
     opt.finish(ctx, report)

@@ -338,9 +338,28 @@ max_pixels_opt = click.option(
     metavar="N", help="Refuse images declaring more than N pixels, before reading them.")
 
 format_opt = click.option(
-    "--format", "fmt", type=click.Choice(["png", "tif", "jpg", "bmp", "pgm", "ppm", "pnm"]),
+    "--format", "fmt",
+    type=click.Choice(["png", "tif", "jpg", "bmp", "pgm", "ppm", "pnm", "webp"]),
     default=None, help="Format of '-' (stdin or stdout); default: stdin's leading bytes, "
                        "or the input's extension for stdout.")
+
+quality_opt = click.option(
+    "--quality", type=click.IntRange(1, 100), default=None, metavar="Q",
+    help="JPEG quality of the outputs, 1-100. Default: the input JPEG's own quality, "
+         "estimated from its quantization tables, else 95. Other formats are lossless.")
+
+strip_metadata_opt = click.option(
+    "--strip-metadata", is_flag=True,
+    help="Leave the input's EXIF (orientation included), ICC profile and resolution out "
+         "of the outputs. By default they are copied where the output format holds them.")
+
+
+def saving(quality, strip_metadata):
+    """How outputs are saved, from --quality and --strip-metadata."""
+    from ..metadata import Saving
+
+    return Saving(quality=quality, strip=strip_metadata)
+
 
 noise_kind = LiveChoice(lambda: list(NOISE))
 ours = LiveChoice(our_methods)

@@ -27,12 +27,14 @@ from . import options as opt
 @opt.overwrite_opt
 @opt.skip_existing_opt
 @opt.format_opt
+@opt.quality_opt
+@opt.strip_metadata_opt
 @opt.log_opt
 @opt.verbosity
 @click.pass_context
 def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_strength, strength,
         params, recursive, include, exclude, jobs, threads, executor, scheduler, tile,
-        max_pixels, overwrite, skip_existing, fmt, log_path):
+        max_pixels, overwrite, skip_existing, fmt, quality, strip_metadata, log_path):
     """Denoise image files, folders and quoted globs into OUTPUT.
 
     The noise is estimated per file unless --sigma or --gain is given (`denoise
@@ -40,13 +42,16 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
     a bad -p fails before any work. A re-run skips outputs newer than their inputs
     and redoes older ones; a file that fails is named with its reason at the end,
     the others are still written, and the exit code is 1. `-` reads one image from
-    stdin or writes it to stdout. Kernels are compiled on first use and cached (see
-    `denoise warmup`).
+    stdin or writes it to stdout. Outputs keep the input's EXIF (orientation
+    included), ICC profile and resolution where their format holds them
+    (--strip-metadata drops them), and a JPEG keeps its quality (--quality).
+    Kernels are compiled on first use and cached (see `denoise warmup`).
 
     \b
     Examples:
       denoise run photo.png -o clean.png
       denoise run photo.png -o clean.png --sigma 20
+      denoise run phone.jpg -o clean.jpg --quality 90 --strip-metadata
       denoise run raw/ -o clean/ -r --jobs 2 --include '*.tif'
       denoise run 'scans/**/*.png' -o clean/
       denoise run huge.tif -o clean.tif -m median --tile 2048
@@ -77,7 +82,8 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
         records = opt.RunLog(ctx, log_path, spec.name)
         with opt.compile_notice(ctx, spec.name):
             report = run_jobs(
-                todo, DenoiseStep(spec.name, request, given, tile, max_pixels),
+                todo, DenoiseStep(spec.name, request, given, tile, max_pixels,
+                                  saving=opt.saving(quality, strip_metadata)),
                 mode=opt.mode(overwrite, skip_existing), workers=jobs, threads=threads,
                 executor=executor, scheduler=scheduler, on_outcome=records.add,
                 progress=Progress(len(todo), enabled=not opt.quiet(ctx)))
