@@ -190,7 +190,7 @@ def pillow_options(fmt, metadata):
             options["exif"] = metadata.exif
         if metadata.icc:
             options["icc_profile"] = metadata.icc
-    if fmt in ("JPEG", "PNG") and metadata.dpi:
+    if fmt in ("JPEG", "PNG", "BMP") and metadata.dpi:
         options["dpi"] = metadata.dpi
     return options
 

@@ -207,3 +207,9 @@ def test_webp_is_lossless_and_refuses_what_it_cannot_hold(tmp_path):
         io.write_image(tmp_path / "d.webp", image.astype(np.uint16))
     assert io.suffix_of_bytes((tmp_path / "a.webp").read_bytes()) == ".webp"
     assert io.suffix_of_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ") is None
+
+
+def test_bmp_keeps_the_resolution(tmp_path):
+    io.write_image(tmp_path / "a.bmp", photo(), metadata=Metadata(dpi=(200.0, 200.0)))
+    with Image.open(tmp_path / "a.bmp") as im:
+        assert im.info["dpi"] == pytest.approx((200, 200), abs=0.01)
