@@ -39,16 +39,17 @@ test: install-test
 	$(BIN)/denoise -q regress
 
 # make bench: the standard suite on ../shared/datasets (or DATASETS=dir): every method
-# of ours and every installed reference, HTML reports in benchmarks/report/<suite>/,
+# of ours and every installed reference (--against all; `denoise bench` alone runs only
+# the references of the families run), HTML reports in benchmarks/report/<suite>/,
 # BENCHMARKS.md from their results. Each suite runs in a fresh process with an empty
 # Numba cache, so "first call" is the compile time. BM3D runs on the first 17
 # images of BSD68 and CBSD68 (about 5 and 12 s per image on 2 cores).
 REPORT := benchmarks/report
 SUITES := set12 bsd68 cbsd68 set12-1thread
-SUITE_set12         := --dataset $(DATASETS)/Set12 --sigma 15,25,50
-SUITE_bsd68         := --dataset $(DATASETS)/BSD68 --sigma 15,25,50 --limit-method ref:bm3d=17
-SUITE_cbsd68        := --dataset $(DATASETS)/CBSD68 --sigma 25 --limit-method ref:bm3d=17
-SUITE_set12-1thread := --dataset $(DATASETS)/Set12 --sigma 25 --threads 1
+SUITE_set12         := --dataset $(DATASETS)/Set12 --sigma 15,25,50 --against all
+SUITE_bsd68         := --dataset $(DATASETS)/BSD68 --sigma 15,25,50 --against all --limit-method ref:bm3d=17
+SUITE_cbsd68        := --dataset $(DATASETS)/CBSD68 --sigma 25 --against all --limit-method ref:bm3d=17
+SUITE_set12-1thread := --dataset $(DATASETS)/Set12 --sigma 25 --threads 1 --against all
 LARK_STOPPING := --dataset $(DATASETS)/Set12 --dataset $(DATASETS)/BSD68 --limit 20 --max-iterations 14
 
 define run_suite
@@ -94,8 +95,17 @@ bench: install-test
 	@echo "python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md" >> $(REPORT)/commands.txt
 	$(BIN)/python -m pip install --quiet -e '.[dask]'
 	$(BIN)/python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md --output BENCHMARKS.md
-	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html"
+	@echo "== Drop-in calls (denoise.compat) against scikit-image and OpenCV"
+	@echo "python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md --extra $(REPORT)/compat.md --output BENCHMARKS.md
+	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html (make report: PNGs)"
+
+# make report: each suite's report page as a browser shows it, rendered by headless
+# Chromium (Debian: apt install chromium) to $(REPORT)/<suite>/index.png, to look at.
+.PHONY: report
+report: install
+	$(BIN)/python benchmarks/render_report.py $(foreach s,$(SUITES),$(REPORT)/$(s))
 
 # Quality regression check alone (make test runs it too); after a deliberate
 # change: .venv/bin/denoise regress --update, and commit the baseline.

@@ -14,6 +14,9 @@ Other noise (``noise=``, any kind of the noise registry): the swept levels are
 that model's levels (salt-pepper: impulse densities), drawn from the same
 seeded generator; methods get the sigma the model implies, or none.
 
+Parameters given (``params``, ``bench -p``) are in the images' units and replace
+what the methods' sigma rules choose (:mod:`denoise.bench_params`).
+
 Methods run image by image in turn (rotating their order), so drift on a noisy
 machine hits all of them alike. Timings cover the method call only, after a
 warm-up call per method and sigma on a crop of the first image; that very first
@@ -33,16 +36,16 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ._config import get_threads, set_threads
+from .bench_params import check_params, plan_params, reference_name, working_params
 from .errors import DenoiseError, InvalidParameterError
 from .noise import get_noise
-from .protocol import (clean_image, denoise_scaled, load_dataset, method_sigma, noisy_image,
-                       noisy_pair, run_method, score)
-from .registry import REFERENCE_PREFIX, REGISTRY, get_filter, references
+from .protocol import (clean_image, load_dataset, method_sigma, noisy_image, noisy_pair,
+                       run_method, score)
+from .registry import REGISTRY, get_filter, references
 
 WARMUP_SIZE = 64          # side of the warm-up crop, in pixels
 PACKAGES = ("denoise", "numpy", "numba", "scipy", "scikit-image", "imageio",
@@ -97,6 +100,7 @@ class BenchResult:
     environment: dict = field(default_factory=dict)
     noise: str = "gaussian"        # a kind of the noise registry
     noise_options: dict = field(default_factory=dict)   # its extra options (mixed: density)
+    params: dict = field(default_factory=dict)          # method -> {parameter: value} given
 
     @property
     def symbol(self):
@@ -139,6 +143,7 @@ class BenchResult:
                    environment=data["environment"], first_call=data["first_call_s"],
                    noise=data.get("noise", "gaussian"),
                    noise_options=data.get("noise_options", {}),
+                   params=data.get("params", {}),
                    noisy=[s for s in samples if s.method == "noisy"],
                    samples=[s for s in samples if s.method != "noisy"])
 
@@ -149,23 +154,28 @@ class BenchResult:
                 "images": self.images, "montage_image": self.montage_image,
                 "environment": self.environment, "first_call_s": self.first_call,
                 "noise": self.noise, "noise_options": self.noise_options,
+                "params": self.params,
                 "summary": [asdict(r) for r in self.summaries()],
                 "samples": [asdict(s) for s in self.noisy + self.samples]}
 
 
-def reference_name(name):
-    """``bm3d`` -> ``ref:bm3d`` when only the prefixed name exists."""
-    if name not in REGISTRY and REFERENCE_PREFIX + name in REGISTRY:
-        return REFERENCE_PREFIX + name
-    return name
+def resolve_references(against, methods=()):
+    """Reference names for --against.
 
-
-def resolve_references(against):
-    """Reference names for --against: all installed by default, none for 'none'."""
+    Default (nothing given): the references of the same family as `methods` (ours
+    among them: nlm brings ref:skimage-nlm and ref:opencv-nlm), so a reference with
+    no method of ours beside it (BM3D, TV, wavelet) runs only when named; 'all':
+    every installed reference; 'none': none.
+    """
+    words = [a.lower() for a in against]
     if not against:
-        return references()
-    if [a.lower() for a in against] == ["none"]:
-        return []
+        families = {REGISTRY[m].family for m in methods if not REGISTRY[m].is_reference}
+        return [r for r in references() if REGISTRY[r].family in families]
+    if words in (["none"], ["all"]):
+        return [] if words == ["none"] else references()
+    if "none" in words or "all" in words:
+        raise InvalidParameterError("--against none and --against all stand alone; "
+                                    "give either one of them or reference names")
     names = [reference_name(a) for a in against]
     for name in names:
         if name not in REGISTRY or not REGISTRY[name].is_reference:
@@ -191,13 +201,16 @@ def parse_limits(raw):
 
 
 def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threads=None,
-              montage_image=None, progress=False, noise="gaussian", noise_options=None):
+              montage_image=None, progress=False, noise="gaussian", noise_options=None,
+              params=None):
     """Benchmark `methods` (registry names) on `dataset` at each level of `noise`.
 
     `sigmas` are the noise model's levels (sigma in image units for Gaussian
     noise; impulse densities for salt-pepper), `noise_options` its extra options
     (mixed: density). `method_limits` maps a method to the number of first images
-    it runs on (slow references). Returns a :class:`BenchResult`.
+    it runs on (slow references). `params` maps a method to parameter values in
+    the images' units (:func:`denoise.bench_params.resolve_params`), which replace
+    what its sigma rule would choose. Returns a :class:`BenchResult`.
     """
     from tqdm import tqdm
 
@@ -214,7 +227,7 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
                          threads=get_threads(), data_range=0.0,
                          images=[name for name, _ in files],
                          environment=environment(), noise=noise,
-                         noise_options=noise_options)
+                         noise_options=noise_options, params=check_params(params, methods))
     result.montage_image = montage_image or files[0][0]
     if result.montage_image not in result.images:
         raise InvalidParameterError(
@@ -222,6 +235,7 @@ def run_bench(dataset, sigmas, methods, *, limit=None, method_limits=None, threa
     quota = {m: min(len(files), method_limits.get(m, len(files))) for m in methods}
     total = sum(quota.values()) * len(sigmas)
     first = _load_first(files)
+    plan_params(specs, first, result)
     with tqdm(total=total, desc="bench", unit="call", file=sys.stderr,
               disable=None if progress else True) as bar:   # None: off when not a terminal
         for sigma in sigmas:
@@ -248,7 +262,7 @@ def _one_image(result, specs, sigma, index, name, path, bar):
     for spec in specs:
         try:
             out, seconds, peak = _timed(spec, noisy, method_sigma(result.noise, sigma),
-                                        data_range)
+                                        data_range, result.params.get(spec.name))
         except Exception as exc:
             raise DenoiseError(f"{spec.name} failed on {path} at "
                                f"{result.symbol}={sigma:g}: {exc}") from exc
@@ -319,20 +333,23 @@ def _warm_up(specs, first, sigma, result):
     for spec in specs:
         start = time.perf_counter()
         try:
-            denoise_scaled(spec, noisy, method_sigma(result.noise, sigma), data_range)
+            low = method_sigma(result.noise, sigma)
+            run_method(spec, noisy / data_range, None if low is None else low / data_range,
+                       working_params(spec, result.params.get(spec.name), data_range))
         except Exception as exc:
             raise DenoiseError(f"{spec.name} failed on the warm-up crop at "
                                f"{result.symbol}={sigma:g}: {exc}") from exc
         result.first_call.setdefault(spec.name, time.perf_counter() - start)
 
 
-def _timed(spec, noisy, sigma, data_range):
+def _timed(spec, noisy, sigma, data_range, given=None):
     """Run one call: (clipped output in image units, seconds, peak memory rise MB)."""
     scaled = noisy / data_range
     low = None if sigma is None else sigma / data_range
+    given = working_params(spec, given, data_range)
     before = _reset_peak()
     start = time.perf_counter()
-    out = run_method(spec, scaled, low)
+    out = run_method(spec, scaled, low, given)
     seconds = time.perf_counter() - start
     peak = _peak_rise(before)
     out = np.clip(np.asarray(out, dtype=np.float64) * data_range, 0.0, data_range)

@@ -63,14 +63,16 @@ def method_sigma(noise, level):
     return get_noise(noise).implied_sigma(level)
 
 
-def run_method(spec, scaled, sigma):
-    """`spec` on the float image `scaled` at `sigma`; with no sigma, a method that needs
-    one gets the noise estimated from the image, as ``denoise run`` does."""
-    if sigma is None and spec.needs_sigma():
+def run_method(spec, scaled, sigma, given=None):
+    """`spec` on the float image `scaled` at `sigma`, with the `given` parameters
+    (working units); with no sigma, a method that needs one gets the noise estimated
+    from the image, as ``denoise run`` does."""
+    given = given or {}
+    if sigma is None and spec.needs_sigma(given=given):
         from .auto import NoiseRequest, denoise_image
 
-        return denoise_image(scaled, spec, NoiseRequest())[0]
-    return spec.func(scaled, sigma=sigma)
+        return denoise_image(scaled, spec, NoiseRequest(), given)[0]
+    return spec.func(scaled, sigma=sigma, **given)
 
 
 def denoise_scaled(spec, noisy, sigma, data_range):

@@ -1,11 +1,14 @@
 """Render a :class:`~denoise.bench.BenchResult`: text table, CSV/JSON, plots, HTML, Markdown.
 
-The report folder is self-contained: ``index.html`` shows the tables and the
-plots, which are PNG files beside it (no network, no scripts). Every file is
+The report folder is self-contained: ``index.html`` shows the tables, the plots
+(:mod:`denoise.report_plots`) and the images (:mod:`denoise.report_images`), all
+PNG files beside it (no network, no scripts). Tables rank the methods by PSNR at
+each noise level and mark the best of ours and the best reference. Every file is
 written atomically, so an interrupted run never leaves a half-written one.
 """
 import csv
 import html
+import importlib.util
 import io
 import json
 from dataclasses import asdict, fields
@@ -13,39 +16,76 @@ from pathlib import Path
 
 from .bench import Summary
 from .errors import ImageIOError, InvalidParameterError
-from .io import write_atomic, write_text
+from .io import write_text
 from .noise import get_noise
-from .protocol import score
-from .registry import REGISTRY
+from .registry import REGISTRY, format_value
+from .report_images import best_marks, image_section
 
 _COLUMNS = [("method", "method"), ("sigma", "σ"), ("n", "n"), ("psnr", "PSNR dB"),
             ("ssim", "SSIM"), ("seconds", "s/image"), ("mpx_per_s", "Mpx/s"),
             ("peak_mb", "peak MB"), ("first_call_s", "first call s")]
+MARKS = {"best-ours": "*", "best-ref": "+"}     # in the text table
 
 
 # --- text ---------------------------------------------------------------------------
 
 def table(result, images=None):
-    """The summary as an aligned text table (stdout)."""
-    rows = [[_cell(getattr(r, key), key) for key, _ in _COLUMNS]
-            for r in result.summaries(images)]
+    """The summary as an aligned text table (stdout): at each level the methods by
+    PSNR, best first, the noisy input last; * marks the best of ours, + the best
+    reference."""
+    rows = []
+    for r, mark in ranked(result.summaries(images)):
+        cells = [_cell(getattr(r, key), key) for key, _ in _COLUMNS]
+        cells[0] = f"{MARKS.get(mark, ' ')} {cells[0]}"
+        rows.append((r.sigma, cells))
     head = [result.symbol if key == "sigma" else title for key, title in _COLUMNS]
-    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) for i in range(len(head))]
+    head[0] = "  " + head[0]
+    widths = [max(len(head[i]), *(len(c[i]) for _, c in rows)) for i in range(len(head))]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
                        for i, (h, w) in enumerate(zip(head, widths)))]
-    for row in rows:
+    for k, (sigma, row) in enumerate(rows):
+        if k and sigma != rows[k - 1][0]:
+            lines.append("")
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths))))
+    lines.append(f"(* best of ours, + best reference at each {result.symbol}; "
+                 f"best PSNR first)")
     return "\n".join(lines)
 
 
+def ranked(summaries):
+    """``[(row, mark)]``: at each level (in run order) the methods by mean PSNR, best
+    first (then SSIM), and the noisy input last; `mark` is "best-ours" for the first
+    of ours, "best-ref" for the first reference, "" otherwise."""
+    out = []
+    for sigma in dict.fromkeys(r.sigma for r in summaries):
+        rows = sorted((r for r in summaries if r.sigma == sigma and r.method != "noisy"),
+                      key=lambda r: (-r.psnr, -r.ssim, REGISTRY[r.method].is_reference,
+                                     r.method))
+        marks = best_marks([r.method for r in rows])
+        out += [(r, marks.get(r.method, "")) for r in rows]
+        out += [(r, "") for r in summaries if r.sigma == sigma and r.method == "noisy"]
+    return out
+
+
 def header(result):
-    """One paragraph: data set, images, threads, machine, date."""
+    """One paragraph: data set, images, noise, parameters given, threads, machine, date."""
     env = result.environment
+    given = f"parameters {describe_params(result.params)}, " if result.params else ""
     return (f"{Path(result.dataset).name}: {len(result.images)} images, "
-            f"{result.describe_noise()}, "
+            f"{result.describe_noise()}, {given}"
             f"{result.threads} thread(s); {env.get('cpu', '?')}, {env.get('cores', '?')} "
             f"cores, Python {env.get('python', '?')}; {env.get('date', '')}")
+
+
+def describe_params(params, method=None):
+    """``nlm h=12, median radius=2`` (or one method's ``h=12``): the parameters given."""
+    def values(m):
+        return " ".join(f"{k}={format_value(v)}" for k, v in params.get(m, {}).items())
+
+    if method is not None:
+        return values(method)
+    return ", ".join(f"{m} {values(m)}" for m in params)
 
 
 def comparisons(result):
@@ -80,15 +120,15 @@ def check_report_folder(folder, overwrite=False):
     if (Path(folder) / "index.html").exists() and not overwrite:
         raise InvalidParameterError(
             f"{folder}: a report exists there; pass --overwrite to replace it")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("matplotlib") is None:
         raise InvalidParameterError("a report draws plots with matplotlib: "
-                                    "pip install 'denoise[bench]'") from None
+                                    "pip install 'denoise[bench]'")
 
 
 def write_report(result, folder, *, overwrite=False):
-    """Write JSON, CSVs, plots, montages and ``index.html`` into `folder`."""
+    """Write JSON, CSVs, plots, images and ``index.html`` into `folder`."""
+    from .report_plots import draw_plots
+
     folder = Path(folder)
     if not overwrite and (folder / "index.html").exists():
         raise ImageIOError(f"{folder}: a report exists there; pass --overwrite to replace it")
@@ -98,8 +138,9 @@ def write_report(result, folder, *, overwrite=False):
                                              [f.name for f in fields(Summary)]))
     samples = [asdict(s) for s in result.noisy + result.samples]
     write_text(folder / "images.csv", _csv(samples, list(samples[0]) if samples else []))
-    plots = _plots(result, folder)
-    write_text(folder / "index.html", _html(result, plots))
+    plots = draw_plots(result, folder)
+    images = [(sigma, image_section(result, sigma, folder)) for sigma in result.montage]
+    write_text(folder / "index.html", _html(result, plots, images))
     return folder / "index.html"
 
 
@@ -183,140 +224,128 @@ def _csv(rows, columns):
     return buffer.getvalue()
 
 
-def _plots(result, folder):
-    """Draw the plots; return ``[(file name, caption)]`` in display order."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from matplotlib.ticker import NullFormatter
-
-    summaries = [r for r in result.summaries() if r.method != "noisy"]
-    palette = plt.get_cmap("tab20").colors
-    color = {m: palette[i % len(palette)] for i, m in enumerate(result.methods)}
-    plots = []
-
-    def save(fig, name, caption):
-        write_atomic(folder / name, lambda f: fig.savefig(f, format="png", dpi=100))
-        plt.close(fig)
-        plots.append((name, caption))
-
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for method in result.methods:
-        points = [(r.sigma, r.psnr) for r in summaries if r.method == method]
-        style = "--" if REGISTRY[method].is_reference else "-"
-        ax.plot(*zip(*points), style, marker="o", label=method, color=color[method])
-    ax.set_xlabel(get_noise(result.noise).axis)
-    ax.set_ylabel("mean PSNR (dB)")
-    ax.set_title(f"{Path(result.dataset).name}: PSNR against noise level")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
-    save(fig, "psnr_vs_sigma.png", "Mean PSNR per method against sigma "
-                                   "(dashed: references).")
-
-    fig, axes = plt.subplots(1, len(result.sigmas), figsize=(5 * len(result.sigmas), 4.5),
-                             squeeze=False)
-    for ax, sigma in zip(axes[0], result.sigmas):
-        for r in (r for r in summaries if r.sigma == sigma and r.seconds):
-            marker = "s" if REGISTRY[r.method].is_reference else "o"
-            ax.scatter(r.seconds, r.psnr, marker=marker, color=color[r.method])
-            ax.annotate(r.method, (r.seconds, r.psnr), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("median seconds per image (log)")
-        ax.set_ylabel("mean PSNR (dB)")
-        ax.set_title(f"sigma {sigma:g}")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Quality against time, {result.threads} thread(s) "
-                 "(up and left is better; squares: references)")
-    fig.tight_layout()
-    save(fig, "frontier.png", "Quality/speed frontier: mean PSNR against median "
-                              "seconds per image.")
-
-    for sigma, panels in result.montage.items():
-        save(_montage(plt, result, sigma, panels), f"montage_sigma{sigma:g}.png",
-             f"{result.montage_image} at sigma {sigma:g}: clean, noisy and each "
-             f"method's output with its PSNR.")
-    return plots
+_CSS = ("body{font-family:sans-serif;margin:1.5em auto;max-width:1340px;padding:0 1em;"
+        "color:#222;line-height:1.35}"
+        "h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}"
+        ".tables{display:flex;flex-wrap:wrap;gap:0 2em;align-items:flex-start}"
+        "table{border-collapse:collapse;margin:.5em 0 1em;font-size:14px}"
+        "caption{text-align:left;font-weight:bold;padding:.2em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}"
+        "tr.ref td,.key.ref{color:#555}tr.noisy td,.key.noisy{color:#777;font-style:italic}"
+        "tr.best-ours td,.key.best-ours,figure.best-ours figcaption{background:#d4f0d4}"
+        "tr.best-ref td,.key.best-ref,figure.best-ref figcaption{background:#d6e4fa}"
+        "tr.best-ours td:first-child,tr.best-ref td:first-child{font-weight:bold}"
+        "figure.best-ours img{outline:3px solid #3a3}figure.best-ref img{outline:3px solid #36c}"
+        ".key{display:inline-block;padding:1px 8px;border:1px solid #ccc;margin:0 .4em}"
+        ".params{color:#666;font-size:85%}td.gain{color:#17761a}td.loss{color:#b22}"
+        "img{max-width:100%;height:auto}figure{margin:0}.plot{margin:1em 0 2em}"
+        ".frames,.crops{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}"
+        ".frames img{max-width:330px}.crops img{image-rendering:pixelated}"
+        "figcaption{font-size:13px;text-align:center;padding:2px 0}"
+        ".note{color:#555;font-size:90%}")
 
 
-def _montage(plt, result, sigma, panels):
-    clean = panels["clean"]
-    labels = list(panels)
-    cols = min(4, len(labels))
-    rows = -(-len(labels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.8 * rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, label in zip(axes.ravel(), labels):
-        image = panels[label] / result.data_range
-        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
-                  interpolation="nearest")
-        if label == "clean":
-            title = "clean"
-        else:
-            value, _ = score(clean, panels[label], result.data_range)
-            title = f"{label}\n{value:.2f} dB"
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def _html(result, plots):
+def _html(result, plots, images):
+    """The page: header, ranked tables, comparisons, plots, images, environment."""
     esc = html.escape
-    env = result.environment
+    name = esc(Path(result.dataset).name)
+    noise = get_noise(result.noise)
     parts = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-             f"<title>denoise bench: {esc(Path(result.dataset).name)}</title>",
-             "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
-             "table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-             "td:first-child,th:first-child{text-align:left}"
-             "tr.ref td{color:#555}img{max-width:100%}</style></head><body>",
-             f"<h1>denoise bench: {esc(Path(result.dataset).name)}</h1>",
-             f"<p>{esc(header(result))}</p>",
-             f"<p>Protocol: noisy = clean with {esc(get_noise(result.noise).summary)} "
-             f"({esc(result.symbol)}: {esc(get_noise(result.noise).level)}), "
-             "seed = image index in sorted order, not clipped; outputs clipped to the "
-             "data range; PSNR and SSIM (scikit-image, 7x7 window) averaged over images. "
-             "Times: median per image after a warm-up; first call = compilation and imports.</p>",
-             "<h2>Results</h2>", _html_table(result, result.summaries())]
+             f"<title>denoise bench: {name}</title>", f"<style>{_CSS}</style></head><body>",
+             f"<h1>denoise bench: {name}</h1>", f"<p>{esc(header(result))}</p>",
+             f"<p class='note'>Protocol: noisy = clean with {esc(noise.summary)} "
+             f"({esc(result.symbol)}: {esc(noise.level)}), seed = image index in sorted "
+             "order, not clipped; outputs clipped to the data range; PSNR and SSIM "
+             "(scikit-image, 7x7 window) averaged over images. Times: median per image "
+             "after a warm-up; first call = compilation and imports.</p>",
+             "<h2>Results</h2>", _glance(result),
+             "<p>At each noise level the methods are ranked by mean PSNR, best first; "
+             "the noisy input comes last. <span class='key best-ours'>best of ours</span>"
+             "<span class='key best-ref'>best reference</span><span class='key ref'>"
+             "reference</span><span class='key noisy'>noisy input</span></p>",
+             _html_tables(result, result.summaries())]
     common = result.common_images()
     if common is not None:
         parts += [f"<h2>On the {len(common)} images every method ran</h2>",
-                  _html_table(result, result.summaries(common))]
-    rows = comparisons(result)
-    if rows:
-        parts += ["<h2>Ours against references of the same family</h2>",
-                  "<table><tr><th>ours</th><th>reference</th><th>σ</th><th>ΔPSNR dB</th>"
-                  "<th>ΔSSIM</th><th>speed (ref s / our s)</th></tr>"]
-        for ours, ref, sigma, dp, ds, ratio in rows:
-            speed = f"{ratio:.2f}x" if ratio else "n/a"
-            parts.append(f"<tr><td>{esc(ours)}</td><td>{esc(ref)}</td><td>{sigma:g}</td>"
-                         f"<td>{dp:+.2f}</td><td>{ds:+.4f}</td><td>{speed}</td></tr>")
-        parts.append("</table>")
+                  _html_tables(result, result.summaries(common))]
+    parts.append(_html_comparisons(result))
     parts.append("<h2>Plots</h2>")
-    for name, caption in plots:
-        parts.append(f"<figure><img src='{esc(name)}' alt='{esc(caption)}'>"
+    for file, caption in plots:
+        parts.append(f"<figure class='plot'><img src='{esc(file)}' alt='{esc(caption)}'>"
                      f"<figcaption>{esc(caption)}</figcaption></figure>")
-    versions = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
-    parts += ["<h2>Data and environment</h2>",
-              "<p>Files: <a href='summary.csv'>summary.csv</a> (per method and σ), "
-              "<a href='images.csv'>images.csv</a> (per image), "
-              "<a href='results.json'>results.json</a> (everything).</p>",
-              f"<p>{esc(versions)}</p>", f"<p>{esc(env.get('platform', ''))}, "
-              f"{esc(str(env.get('memory_gb', '?')))} GB RAM</p>", "</body></html>"]
+    if images:
+        parts.append(f"<h2>Images: {esc(result.montage_image)}</h2>")
+    for sigma, section in images:
+        parts += [f"<h3>{esc(result.symbol)} = {sigma:g}</h3>", section]
+    parts.append(_html_footer(result))
     return "\n".join(parts)
 
 
-def _html_table(result, summaries):
+def _glance(result):
+    """One line per level: the best of ours and the best reference, and the input."""
+    items = []
+    for sigma in result.sigmas:
+        rows = [(r, mark) for r, mark in ranked(result.summaries()) if r.sigma == sigma]
+        said = [f"{'best of ours' if mark == 'best-ours' else 'best reference'} "
+                f"<b>{html.escape(r.method)}</b> {r.psnr:.2f} dB"
+                for r, mark in rows if mark]
+        said += [f"noisy input {r.psnr:.2f} dB" for r, _ in rows if r.method == "noisy"]
+        items.append(f"<li>{html.escape(result.symbol)} = {sigma:g}: {'; '.join(said)}</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _html_tables(result, summaries):
+    """One table per level, side by side, rows ranked (see :func:`ranked`)."""
     esc = html.escape
-    head = "".join(f"<th>{esc(title)}</th>" for _, title in _COLUMNS)
-    rows = [f"<table><tr>{head}</tr>"]
-    for r in summaries:
-        ref = r.method != "noisy" and REGISTRY[r.method].is_reference
-        cells = "".join(f"<td>{esc(_cell(getattr(r, key), key))}</td>" for key, _ in _COLUMNS)
-        rows.append(f"<tr{' class=ref' if ref else ''}>{cells}</tr>")
-    rows.append("</table>")
-    return "\n".join(rows)
+    columns = [(key, title) for key, title in _COLUMNS if key != "sigma"]
+    head = "".join(f"<th>{esc(title)}</th>" for _, title in columns)
+    parts, sigma = ["<div class='tables'>"], None
+    for r, mark in ranked(summaries):
+        if r.sigma != sigma:
+            if sigma is not None:
+                parts.append("</table>")
+            sigma = r.sigma
+            parts.append(f"<table><caption>{esc(result.symbol)} = {sigma:g}</caption>"
+                         f"<tr>{head}</tr>")
+        kind = "noisy" if r.method == "noisy" else \
+            "ref" if REGISTRY[r.method].is_reference else "ours"
+        given = describe_params(result.params, r.method)
+        cells = [esc(_cell(getattr(r, key), key)) for key, _ in columns]
+        if given:
+            cells[0] += f" <span class='params'>{esc(given)}</span>"
+        row = "".join(f"<td>{c}</td>" for c in cells)
+        parts.append(f"<tr class='{(kind + ' ' + mark).strip()}'>{row}</tr>")
+    parts += ["</table>" if sigma is not None else "", "</div>"]
+    return "\n".join(parts)
+
+
+def _html_comparisons(result):
+    rows = comparisons(result)
+    if not rows:
+        return ""
+    esc = html.escape
+    parts = ["<h2>Ours against references of the same family</h2>",
+             f"<table><tr><th>ours</th><th>reference</th><th>{esc(result.symbol)}</th>"
+             "<th>ΔPSNR dB</th><th>ΔSSIM</th><th>speed (ref s / our s)</th></tr>"]
+    for ours, ref, sigma, dp, ds, ratio in rows:
+        speed = f"{ratio:.2f}x" if ratio else "n/a"
+        kind = "gain" if dp > 0.005 else "loss" if dp < -0.005 else ""
+        parts.append(f"<tr><td>{esc(ours)}</td><td>{esc(ref)}</td><td>{sigma:g}</td>"
+                     f"<td class='{kind}'>{dp:+.2f}</td><td>{ds:+.4f}</td>"
+                     f"<td>{speed}</td></tr>")
+    parts.append("</table>")
+    return "\n".join(parts)
+
+
+def _html_footer(result):
+    esc = html.escape
+    env = result.environment
+    versions = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
+    return "\n".join([
+        "<h2>Data and environment</h2>",
+        "<p>Files: <a href='summary.csv'>summary.csv</a> (per method and σ), "
+        "<a href='images.csv'>images.csv</a> (per image), "
+        "<a href='results.json'>results.json</a> (everything).</p>",
+        f"<p>{esc(versions)}</p>", f"<p>{esc(env.get('platform', ''))}, "
+        f"{esc(str(env.get('memory_gb', '?')))} GB RAM</p>", "</body></html>"])

@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from denoise.bench import run_bench
+from denoise.bench import BenchResult, run_bench
 from denoise.cli import main
 from denoise.io import iter_images, read_image, write_image
 from denoise.metrics import psnr
@@ -101,10 +101,13 @@ def test_bench_report(runner, dataset, tmp_path):
     for link in parser.links:
         assert (report / link).is_file(), link
     pngs = [link for link in parser.links if link.endswith(".png")]
-    assert {"psnr_vs_sigma.png", "frontier.png", "montage_sigma15.png",
-            "montage_sigma30.png"} <= set(pngs)
+    assert {"psnr.png", "frontier.png"} <= set(pngs)
+    for sigma in ("15", "30"):
+        assert {f"frame_sigma{sigma}_clean.png", f"frame_sigma{sigma}_noisy.png"} | {
+            f"crop_sigma{sigma}_{m}.png" for m in ("clean", "noisy", "median",
+                                                   "ref-scipy-median")} <= set(pngs)
     for png in pngs:
-        assert iio.imread(report / png).shape[0] > 100
+        assert iio.imread(report / png).shape[0] >= 40
 
 
 def test_existing_report_needs_overwrite(runner, dataset, tmp_path):
@@ -130,7 +133,8 @@ def test_color_dataset(runner, color_dataset, tmp_path):
     result = invoke(runner, "bench", "--dataset", color_dataset, "-m", "bilateral",
                     "--against", "none", "--report", tmp_path / "r")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "r" / "montage_sigma25.png").is_file()
+    crop = iio.imread(tmp_path / "r" / "crop_sigma25_bilateral.png")
+    assert crop.ndim == 3 and crop.shape[2] == 3
 
 
 @pytest.mark.parametrize("args, message", [
@@ -153,7 +157,6 @@ def test_empty_dataset(runner, tmp_path):
 
 
 def test_json_round_trip(dataset):
-    from denoise.bench import BenchResult
     from denoise.report import markdown
 
     result = run_bench(dataset, [20.0, 40.0], ["median", "ref:scipy-median"],
@@ -262,3 +265,149 @@ def test_bench_estimates_sigma_where_the_noise_implies_none(runner, dataset, col
                     "--sigma", "1", "-m", "nlm", "--against", "none")
     assert camera.exit_code == 0, camera.output
     assert "camera noise" in camera.stdout
+
+
+# --- ranking, highlights, --against and -p ------------------------------------------
+
+class Rows(HTMLParser):
+    """Each table row of a page: (class attribute, first cell's text)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cls, self._cells = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self._cls, self._cells = dict(attrs).get("class", ""), []
+        elif tag in ("td", "th") and self._cells is not None:
+            self._cells.append("")
+
+    def handle_data(self, data):
+        if self._cells:
+            self._cells[-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._cells:
+            self.rows.append((self._cls, self._cells[0].split()[0]))
+            self._cells = None
+
+
+def test_tables_rank_by_psnr_and_mark_the_best(runner, dataset, tmp_path):
+    from denoise.report import ranked
+
+    result = invoke(runner, "bench", "--dataset", dataset, "--sigma", "15,40", "-m", "median",
+                    "-m", "bilateral", "--against", "scipy-median", "--against",
+                    "opencv-bilateral", "--report", tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "results.json").read_text())
+    psnr = {(r["method"], r["sigma"]): r["psnr"] for r in data["summary"]}
+    lines = result.stdout.splitlines()[2:]
+    page = Rows()
+    page.feed((tmp_path / "index.html").read_text())
+    rows = [(cls, name) for cls, name in page.rows if name != "method"][:10]
+    for k, sigma in enumerate((15.0, 40.0)):
+        group = [line for line in lines[k * 6:k * 6 + 5] if line.strip()]
+        names = [line[2:].split()[0] for line in group]
+        assert names[-1] == "noisy"
+        values = [psnr[(n, sigma)] for n in names[:-1]]
+        assert values == sorted(values, reverse=True)              # best first
+        best_ours = max((m for m in ("median", "bilateral")), key=lambda m: psnr[(m, sigma)])
+        best_ref = max(("ref:scipy-median", "ref:opencv-bilateral"),
+                       key=lambda m: psnr[(m, sigma)])
+        marked = {line[2:].split()[0]: line[0] for line in group if line[0] != " "}
+        assert marked == {best_ours: "*", best_ref: "+"}
+        html_rows = rows[k * 5:k * 5 + 5]
+        assert [name for _, name in html_rows] == names
+        classes = {name: cls.split() for cls, name in html_rows}
+        assert "best-ours" in classes[best_ours] and "best-ref" in classes[best_ref]
+        assert sum("best-ours" in c or "best-ref" in c for c in classes.values()) == 2
+        assert classes["noisy"] == ["noisy"] and "ref" in classes["ref:scipy-median"]
+    assert "(* best of ours, + best reference at each σ; best PSNR first)" in result.stdout
+    summaries = [r for r, _ in ranked(BenchResult.from_json(data).summaries())]
+    assert [r.method for r in summaries[:5]] == [line[2:].split()[0] for line in lines[:5]]
+
+
+def test_against_defaults_to_the_families_run(runner, dataset):
+    from denoise.bench import resolve_references
+    from denoise.registry import REGISTRY, our_methods, references
+
+    def family(name):
+        return [r for r in references() if REGISTRY[r].family == name]
+
+    assert resolve_references((), ["nlm"]) == family("nlm")
+    assert resolve_references((), ["median", "nlm"]) == sorted(family("median") +
+                                                                 family("nlm"))
+    default = resolve_references((), our_methods())
+    ours = {REGISTRY[m].family for m in our_methods()}
+    assert all(REGISTRY[r].family in ours for r in default)
+    assert "ref:bm3d" not in default and "ref:skimage-tv" not in default
+    assert resolve_references(["all"], ["nlm"]) == references()
+    assert resolve_references(["none"], ["nlm"]) == []
+    if "ref:bm3d" in REGISTRY:
+        assert resolve_references(["bm3d"], ["nlm"]) == ["ref:bm3d"]
+    result = invoke(runner, "bench", "--dataset", dataset, "-m", "median")
+    assert result.exit_code == 0, result.output
+    shown = {line[2:].split()[0] for line in result.stdout.splitlines()[2:] if line[2:].strip()}
+    assert set(family("median")) <= shown and not shown & {"ref:skimage-tv", "ref:bm3d"}
+    mixed = invoke(runner, "bench", "--dataset", dataset, "-m", "median", "--against", "all",
+                   "--against", "ref:scipy-median")
+    assert mixed.exit_code == 2 and "stand alone" in mixed.stderr
+
+
+def test_param_reaches_the_method(runner, dataset, tmp_path):
+    """-p radius=2 gives what median(noisy, radius=2) gives, not the sigma rule's radius."""
+    from denoise import median
+
+    scores = {}
+    for radius in ("1", "2"):
+        out = tmp_path / radius
+        result = invoke(runner, "bench", "--dataset", dataset, "-m", "median", "--against",
+                        "none", "-p", f"radius={radius}", "--report", out)
+        assert result.exit_code == 0, result.output
+        assert f"parameters median radius={radius}" in result.stdout
+        data = json.loads((out / "results.json").read_text())
+        assert data["params"] == {"median": {"radius": int(radius)}}
+        assert f"radius={radius}</span>" in (out / "index.html").read_text()
+        for s in data["samples"]:
+            if s["method"] != "median":
+                continue
+            clean, _ = clean_image(dataset / s["image"])
+            noisy = noisy_image(clean, 25.0, s["index"])
+            direct = np.clip(median(noisy / 255, sigma=25 / 255, radius=int(radius)) * 255,
+                             0, 255)
+            assert s["psnr"] == pytest.approx(psnr(clean, direct, data_range=255), abs=1e-9)
+            scores[(radius, s["image"])] = s["psnr"]
+    assert scores[("1", "a.png")] != scores[("2", "a.png")]
+
+
+def test_param_intensities_are_in_image_units(dataset):
+    """nlm's h given as its sigma rule's value (image units) changes nothing; a plain
+    key reaches every -m method that has it, METHOD.KEY wins over it."""
+    from denoise.bench_params import resolve_params
+    from denoise import ImageInfo
+    from denoise.registry import REGISTRY
+
+    h = REGISTRY["nlm"].resolve(ImageInfo.typical("uint8"), 25.0)["h"]
+    plain = run_bench(dataset, [25.0], ["nlm"])
+    given = run_bench(dataset, [25.0], ["nlm"], params={"nlm": {"h": h}})
+    assert [s.psnr for s in given.samples] == pytest.approx([s.psnr for s in plain.samples],
+                                                            abs=1e-6)
+    stronger = run_bench(dataset, [25.0], ["nlm"], params={"nlm": {"h": 3 * h}})
+    assert stronger.summaries()[1].psnr < plain.summaries()[1].psnr - 0.5
+    params = resolve_params({"h": "9", "weighted-median.h": "4"},
+                            ["nlm", "weighted-median", "median"],
+                            ["nlm", "weighted-median", "median", "ref:skimage-nlm"])
+    assert params == {"nlm": {"h": 9.0}, "weighted-median": {"h": 4.0}}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "median", "-p", "h=2"], "no method chosen (median) has a parameter 'h'"),
+    (["-m", "median", "-p", "nlm.h=2"], "'nlm' is not in the run"),
+    (["-m", "median", "-p", "radius=-1"], "radius must be an integer >= 0"),
+    (["-m", "median", "-p", "radius=two"], "radius must be of type int"),
+    (["-m", "median", "-p", "radius"], "expected KEY=VALUE"),
+])
+def test_bad_params(runner, dataset, args, message):
+    result = invoke(runner, "bench", "--dataset", dataset, "--against", "none", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
