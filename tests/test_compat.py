@@ -3,17 +3,19 @@ input: equal (median, estimate_sigma) or within the tolerance its docstring stat
 the same shape, dtype and errors, and the fallback to the original (warned once,
 or a clear error when the original is missing)."""
 import contextlib
+import itertools
 import sys
 import warnings
 
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-from skimage import filters, restoration
+from skimage import data, filters, restoration
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.morphology import disk
 
 from denoise.compat import CompatFallbackWarning, OriginalNotInstalledError, _fallback
+from denoise._config import get_threads, set_threads
 from denoise.compat import skimage as ski
 
 DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
@@ -210,13 +212,97 @@ def test_bilateral_errors_as_scikit_image(image, kwargs):
 
 # --- denoise_nl_means: scikit-image's own estimator ------------------------------------
 
-@pytest.mark.parametrize("fast_mode", [True, False])
-def test_nl_means_falls_back_once_with_the_original_result(fast_mode):
-    image = noisy((16, 20), np.uint8)
-    expected = restoration.denoise_nl_means(image, 5, 4, 0.08, fast_mode, sigma=0.1)
+#: (patch_size, patch_distance, h, sigma), h and sigma on the [0, 1] scale.
+NL_MEANS_PARAMS = [(5, 6, 0.08, 0.1), (7, 11, 0.1, 0.0), (4, 3, 0.3, 0.05)]
+
+
+def nl_means_both(image, *args, **kwargs):
+    """scikit-image's result and ours (which must not fall back), same shape and dtype."""
+    expected = restoration.denoise_nl_means(image, *args, **kwargs)
+    with ours_only():
+        got = ski.denoise_nl_means(image, *args, **kwargs)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    return got, expected
+
+
+def nl_means_atol(fast_mode, data_range=1.0):
+    """The stated agreement: fast mode within 1e-6 of the data range, slow mode equal."""
+    return 1e-6 * data_range if fast_mode else 0.0
+
+
+@pytest.mark.parametrize("fast_mode", [True, False], ids=["fast", "slow"])
+@pytest.mark.parametrize("axis", [None, -1, 0])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_nl_means_equals_scikit_image(dtype, axis, fast_mode):
+    image = noisy((40, 52) if axis is None else (40, 52, 3), dtype, seed=3)
+    image = image if axis in (None, -1) else np.moveaxis(image, -1, axis)
+    for (size, distance, h, sigma), keep in itertools.product(NL_MEANS_PARAMS, [False, True]):
+        scale = 255.0 if keep and dtype == np.uint8 else 1.0
+        got, expected = nl_means_both(image, size, distance, h * scale, fast_mode,
+                                      sigma * scale, preserve_range=keep, channel_axis=axis)
+        np.testing.assert_allclose(got, expected, rtol=0,
+                                   atol=nl_means_atol(fast_mode, scale))
+
+
+@pytest.mark.parametrize("fast_mode", [True, False], ids=["fast", "slow"])
+def test_nl_means_natural_images_at_the_defaults(fast_mode):
+    rng = np.random.default_rng(4)
+    for clean, axis in [(data.camera()[200:248, 100:160], None),
+                        (data.astronaut()[100:140, 200:252], -1)]:
+        image = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+        for h in [0.08, 0.1]:
+            got, expected = nl_means_both(image, h=h, fast_mode=fast_mode, sigma=0.1,
+                                          channel_axis=axis)
+            np.testing.assert_allclose(got, expected, rtol=0, atol=nl_means_atol(fast_mode))
+
+
+@pytest.mark.parametrize("fast_mode", [True, False], ids=["fast", "slow"])
+@pytest.mark.parametrize("image, args, kwargs", [
+    (noisy((12, 14), np.float64), (1, 3, 0.1), {}),                # no patch: window means
+    (noisy((12, 14), np.float64), (2, 0, 0.1), {}),                # no search: the image
+    (noisy((12, 14), np.float64), (3, 30, 0.2), {}),               # window over the image
+    (noisy((1, 30), np.float64), (3, 2, 0.1), {}),                 # squeezed to 1-D
+    (noisy((12, 14, 1), np.float32), (5, 3, 0.1), dict(channel_axis=-1)),
+    (noisy((1, 12, 14), np.float32), (5, 3, 0.1), dict(channel_axis=0)),
+    (noisy((12, 14, 2), np.float16), (3, 2, 0.1), dict(channel_axis=-1)),
+    (noisy((12, 14), np.uint16), (3, 4, 0.1), {}),
+    (noisy((12, 14), np.uint8) > 120, (3, 2, 0.5), dict(preserve_range=True)),
+], ids=["size1", "distance0", "wide", "one-row", "one-channel", "axis0-one", "float16",
+        "uint16", "bool"])
+def test_nl_means_edge_cases_as_scikit_image(image, args, kwargs, fast_mode):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # patch_size 1: 0 / 0 weights
+        got, expected = nl_means_both(image, *args, fast_mode, **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=nl_means_atol(fast_mode))
+
+
+def test_nl_means_bands_do_not_depend_on_threads():
+    image = noisy((70, 40, 3), np.float32, seed=5)
+    before = get_threads()
+    try:
+        set_threads(1)
+        one = [ski.denoise_nl_means(image, 5, 4, 0.1, fast, channel_axis=-1)
+               for fast in (True, False)]
+        set_threads(2)
+        two = [ski.denoise_nl_means(image, 5, 4, 0.1, fast, channel_axis=-1)
+               for fast in (True, False)]
+    finally:
+        set_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("image, kwargs", [
+    (noisy((6, 16, 20), np.float64), dict(h=0.1)),                        # 3-D volume
+    (np.stack([noisy((6, 16, 20), np.float32, seed=k) for k in range(3)], -1),
+     dict(h=0.1, channel_axis=-1)),                                       # 3-D, channels
+    (noisy((12, 14), np.uint8), dict(h=0.0)),                             # h = 0
+])
+def test_nl_means_falls_back_once_with_the_original_result(image, kwargs):
+    expected = restoration.denoise_nl_means(image, 3, 2, **kwargs)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        got = [ski.denoise_nl_means(image, 5, 4, 0.08, fast_mode, sigma=0.1) for _ in range(2)]
+        got = [ski.denoise_nl_means(image, 3, 2, **kwargs) for _ in range(2)]
     assert len(fallbacks(record)) == 1
     for out in got:
         assert out.dtype == expected.dtype
