@@ -73,6 +73,8 @@ def _intensities(name):
 
 
 def check_params(params, methods):
+    """The non-empty `params` ({method: {name: value}}); InvalidParameterError for a
+    method not among `methods`."""
     params = {m: dict(v) for m, v in (params or {}).items() if v}
     unknown = set(params) - set(methods)
     if unknown:

@@ -116,8 +116,8 @@ def read_info(path, *, max_pixels=MAX_PIXELS):
 
             with tifffile.TiffFile(path) as tif:
                 shape, dtype = tif.series[0].shape, np.dtype(tif.series[0].dtype)
-        elif _own_codec(path, fmt) is not None:
-            shape, dtype = _own_codec(path, fmt)[0], np.dtype(np.uint16)
+        elif (own := _own_codec(path, fmt)) is not None:
+            shape, dtype = own[0], np.dtype(np.uint16)
         else:
             with _pillow_limit():
                 props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
