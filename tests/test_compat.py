@@ -350,9 +350,10 @@ def test_median_blur_equals_opencv(cv2, ours, ksize, dtype, channels):
 @pytest.mark.parametrize("border", [4, 2, 1, 0, 3])
 @pytest.mark.parametrize("d, sigma_color, sigma_space", [(5, 20, 2), (9, 50, 3), (0, 30, 2)])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
-def test_bilateral_filter_within_a_level_of_opencv(cv2, ours, dtype, d, sigma_color,
+@pytest.mark.parametrize("shape", [(24, 30), (24, 30, 3)], ids=["gray", "colour"])
+def test_bilateral_filter_within_a_level_of_opencv(cv2, ours, shape, dtype, d, sigma_color,
                                                    sigma_space, border):
-    image = noisy((24, 30), dtype)
+    image = noisy(shape, dtype)
     scale = 1.0 if dtype == np.uint8 else 1 / 255
     expected = cv2.bilateralFilter(image, d, sigma_color * scale, sigma_space, borderType=border)
     with ours_only():
@@ -362,15 +363,15 @@ def test_bilateral_filter_within_a_level_of_opencv(cv2, ours, dtype, d, sigma_co
                                atol=1 if dtype == np.uint8 else 2e-4)
 
 
-def test_bilateral_filter_colour_falls_back_once_and_dst(cv2, ours):
+def test_bilateral_filter_wide_window_falls_back_once_and_dst(cv2, ours):
     image = noisy((20, 24, 3), np.uint8)
-    expected = cv2.bilateralFilter(image, 5, 30, 2)
+    expected = cv2.bilateralFilter(image, 103, 30, 20)
     dst = np.empty_like(image)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        first = ours.bilateralFilter(image, 5, 30, 2)
-        second = ours.bilateralFilter(image, 5, 30, 2, dst)
-    assert len(fallbacks(record)) == 1 and "L1" in str(fallbacks(record)[0].message)
+        first = ours.bilateralFilter(image, 103, 30, 20)
+        second = ours.bilateralFilter(image, 103, 30, 20, dst)
+    assert len(fallbacks(record)) == 1 and "above 50" in str(fallbacks(record)[0].message)
     np.testing.assert_array_equal(first, expected)
     assert second is dst
     np.testing.assert_array_equal(dst, expected)
@@ -427,7 +428,7 @@ def test_lab_conversions_within_a_level_of_opencv(cv2, ours):
 def test_cv2_not_installed_is_a_clear_error(ours, monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(OriginalNotInstalledError, match="opencv-python-headless"):
-        ours.bilateralFilter(np.zeros((8, 8, 3), np.uint8), 5, 10, 2)
+        ours.bilateralFilter(np.zeros((8, 8, 3), np.uint8), 103, 10, 2)
     with ours_only():                                  # ours needs no OpenCV
         np.testing.assert_array_equal(ours.medianBlur(np.eye(8, dtype=np.uint8), 3),
                                       ndi.median_filter(np.eye(8, dtype=np.uint8), 3,

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 
 from .._image import ImageInfo
+from ..filters.bilateral import table_taps
 from ..filters._nlm_fixed import nlm_fixed_centre, reflect101_index
 from ..filters.median import median_plane
 from ..registry import get_filter
@@ -23,17 +24,19 @@ NDIMAGE_PAD = {"reflect": "symmetric", "grid-mirror": "symmetric", "nearest": "e
                "mirror": "reflect", "wrap": "wrap", "grid-wrap": "wrap",
                "constant": "constant", "grid-constant": "constant"}
 
-def bilateral_table(work, table, sigma_range):
+def bilateral_table(work, table, sigma_range, l1=False):
     """Our bilateral of float32 `work` (H, W, C) with the (2r+1, 2r+1) spatial weights
-    `table` and a range Gaussian of std `sigma_range` (units of `work`) on the
-    Euclidean distance over channels; borders mirrored with the edge repeated."""
+    `table` (zeros are left out of the window) and a range Gaussian of std
+    `sigma_range` (units of `work`) on the Euclidean distance over channels, or with
+    `l1` on the sum of absolute channel differences; borders mirrored with the edge
+    repeated."""
     spec = get_filter("bilateral")
     info = ImageInfo(work.shape[0], work.shape[1], work.shape[2], np.dtype(np.float32))
     plan = spec.plan(info, None, sigma_range=float(sigma_range), sigma_spatial=1.0,
-                     radius=table.shape[0] // 2, pilot=False)
-    spatial = np.ascontiguousarray(table, dtype=np.float32)
+                     radius=table.shape[0] // 2, pilot=False, opencv_compat=bool(l1))
+    taps, log_weights, centre = table_taps(table)
     return spec.apply(work, dataclasses.replace(plan, config=plan.config._replace(
-        spatial=spatial)))
+        taps=taps, log_weights=log_weights, centre=centre)))
 
 
 def median_nd(image, axes, radius, pad_mode, cval=0):

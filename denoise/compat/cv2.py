@@ -224,20 +224,19 @@ def bilateralFilter(src, d, sigmaColor, sigmaSpace, dst=None, borderType=BORDER_
 
     Notes
     -----
-    Gray images: OpenCV's estimator (disk window, Gaussian spatial and range
-    weights, the border padded as OpenCV does) with exact weights; OpenCV
-    tabulates them (uint8: exactly per level; float32: interpolated over the
-    image's range). uint8 outputs differ by at most 1 level where OpenCV's
-    rounding falls the other way; float32 by 1e-4 of the range. Colour images
-    fall back to OpenCV: it weighs the sum of absolute channel differences,
-    squared, where our kernel weighs the Euclidean distance. Windows of radius
-    above 50 fall back too.
+    OpenCV's estimator (disk window, Gaussian spatial and range weights, the
+    border padded as OpenCV does; for colour images the range weight of the sum
+    of absolute channel differences, squared, as OpenCV weighs it: our
+    ``opencv_compat`` distance) with exact weights; OpenCV tabulates them (uint8:
+    exactly per level; float32: interpolated over the image's range). uint8
+    outputs differ by at most 1 level where OpenCV's rounding falls the other
+    way; float32 by 2e-4 of the range. Windows of radius above 50 fall back to
+    OpenCV.
     """
     arr = _source(src, (np.uint8, np.float32), (1, 3))
     border = borderType & ~BORDER_ISOLATED
     radius = max(int(d) // 2 if d > 0 else round(sigmaSpace * 1.5), 1)
-    reason = ("a colour image (OpenCV weighs the L1 colour distance)" if arr.shape[2] == 3
-              else "a window radius above 50" if radius > 50
+    reason = ("a window radius above 50" if radius > 50
               else None if border in _PAD else f"borderType {borderType}")
     if reason is not None:
         return _original("bilateralFilter", reason, src, d, sigmaColor, sigmaSpace, dst,
@@ -251,7 +250,8 @@ def bilateralFilter(src, d, sigmaColor, sigmaSpace, dst=None, borderType=BORDER_
     r2 = offsets[:, None] + offsets[None, :]
     table = np.where(np.sqrt(r2) <= radius, np.exp(-r2 / (2.0 * sigma_space ** 2)), 0.0)
     padded = np.pad(work, ((radius, radius), (radius, radius), (0, 0)), mode=_PAD[border])
-    out = bilateral_table(padded, table, sigma_color)[radius:-radius, radius:-radius]
+    out = bilateral_table(padded, table, sigma_color,
+                          l1=arr.shape[2] == 3)[radius:-radius, radius:-radius]
     return _result(_to_u8(out) if src.dtype == np.uint8 else out, dst)
 
 

@@ -1,78 +1,39 @@
 """Bilateral filter: exact Gaussian spatial x Gaussian range weights, joint over channels."""
+import importlib
+import importlib.util
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from .._config import FASTMATH, run_bands
-from .._validate import check_bool, check_int, check_positive
+from .._config import run_bands
+from .._validate import check_bool, check_choice, check_int, check_positive
+from ..errors import InvalidParameterError
 from ..registry import Setup, register
-from ._weights import LOG2E, pad_reflect, pow2
+from ._bilateral_kernels import BAND, box_planes, color_band, gray_band, pad_planes, rgb_band
+from ._weights import LOG2E, reflect_index
 
 #: sigma (8-bit units) above which the box pilot is used by default.
 PILOT_ABOVE = 20.0
-#: Rows per band (each output pixel is computed alone, so the split never matters).
-BAND = 16
+#: The algorithms; "auto" takes the constant-time one from this radius up, when it can.
+ALGORITHMS = ("direct", "fast", "auto")
+AUTO_FAST_RADIUS = 7
+#: The module of the constant-time algorithm (optional).
+SHIFTABLE = "denoise.filters._bilateral_shiftable"
 
 
 class Config(NamedTuple):
-    """bilateral's plan: spatial weights, range scale, pilot."""
+    """bilateral's plan: the window's taps, the range scale, the pilot, the algorithm."""
 
-    spatial: np.ndarray        # (2r+1, 2r+1) float32
-    scale: np.float32          # range exponent per squared difference (base 2, <= 0)
+    taps: np.ndarray           # (K, 2) int64 offsets (di, dj), the centre left out
+    log_weights: np.ndarray    # (K,) float32 log2 of the taps' spatial weights
+    centre: np.float32         # the centre tap's spatial weight (1 for the Gaussian)
+    radius: int
+    gain: np.float32           # sqrt(range exponent per squared difference, base 2)
     pilot: bool
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _bilateral_kernel(band, padded, guide, out, spatial, scale, acc):
-    """Rows of band `band` of `out` (H, W, C) from `padded` and `guide` (H+2r, W+2r, C)
-    and the (2r+1, 2r+1) spatial weights; range distances are taken on `guide`
-    (joint over channels); `acc` (C,) float64 scratch. No validation."""
-    height, width, n_channels = out.shape
-    size = spatial.shape[0]
-    radius = size // 2
-    for i in range(band * BAND, min(height, (band + 1) * BAND)):
-        for j in range(width):
-            acc[:] = 0.0
-            wsum = 0.0
-            for di in range(size):
-                for dj in range(size):
-                    d2 = np.float32(0.0)
-                    for c in range(n_channels):
-                        diff = guide[i + di, j + dj, c] - guide[i + radius, j + radius, c]
-                        d2 += diff * diff
-                    w = spatial[di, dj] * pow2(d2 * scale)
-                    wsum += w
-                    for c in range(n_channels):
-                        acc[c] += w * padded[i + di, j + dj, c]
-            for c in range(n_channels):
-                out[i, j, c] = acc[c] / wsum
-
-
-@njit(cache=True, nogil=True, fastmath=FASTMATH)
-def _bilateral_gray_kernel(band, padded, guide, out, spatial, scale, sums):
-    """Same as `_bilateral_kernel` for C = 1, looping taps outside pixels so the
-    loop over a row vectorises (about 2x faster); `sums` (2, W) scratch."""
-    height, width, _ = out.shape
-    size = spatial.shape[0]
-    radius = size // 2
-    acc, wsum = sums[0], sums[1]
-    for i in range(band * BAND, min(height, (band + 1) * BAND)):
-        acc[:] = 0.0
-        wsum[:] = 0.0
-        centre = guide[i + radius, radius:radius + width, 0]
-        for di in range(size):
-            for dj in range(size):
-                ws = spatial[di, dj]
-                g = guide[i + di, dj:dj + width, 0]
-                v = padded[i + di, dj:dj + width, 0]
-                for j in range(width):
-                    diff = g[j] - centre[j]
-                    w = ws * pow2(diff * diff * scale)
-                    wsum[j] += w
-                    acc[j] += w * v[j]
-        for j in range(width):
-            out[i, j, 0] = acc[j] / wsum[j]
+    l1: bool                   # colour distance: sum of |differences| (else Euclidean)
+    algorithm: str             # "direct" or "fast" (resolved)
+    sigma_spatial: float
+    sigma_range: float         # working units
 
 
 def _bilateral_rule(info, sigma, values):
@@ -81,11 +42,13 @@ def _bilateral_rule(info, sigma, values):
     With the pilot (sigma above 20 in 8-bit units): sigma_range = 0.7 sigma,
     sigma_spatial = sigma / 12.5 in [1, 4]; without it: 2.5 sigma and 1.5; without
     sigma the pilot is on and sigma_spatial 2.0. radius = ceil(2 sigma_spatial).
+    algorithm="fast" turns the pilot off by default.
     """
     out = dict(values)
     sigma255 = None if sigma is None else sigma * 255.0 / info.data_range
-    if out["pilot"] is None:
-        out["pilot"] = sigma255 is None or sigma255 > PILOT_ABOVE
+    if out["pilot"] is None:      # the constant-time algorithm takes no pilot
+        out["pilot"] = out["algorithm"] != "fast" and (sigma255 is None
+                                                      or sigma255 > PILOT_ABOVE)
     if out["sigma_spatial"] is None:
         if sigma255 is None:
             out["sigma_spatial"] = 2.0
@@ -100,18 +63,6 @@ def _bilateral_rule(info, sigma, values):
     return out
 
 
-def box3(work):
-    """3x3 box mean of an (H, W, C) array with mirrored borders (the range pilot)."""
-    padded = pad_reflect(work, 1)
-    height, width = work.shape[:2]
-    out = np.zeros_like(work)
-    for di in range(3):
-        for dj in range(3):
-            out += padded[di:di + height, dj:dj + width]
-    out /= np.float32(9.0)
-    return out
-
-
 def spatial_weights(radius, sigma_spatial):
     """(2r+1, 2r+1) float32 Gaussian ``exp(-(di^2 + dj^2) / (2 sigma_spatial^2))``."""
     d = np.arange(-radius, radius + 1, dtype=np.float64)
@@ -119,36 +70,103 @@ def spatial_weights(radius, sigma_spatial):
     return np.exp(-d2 / (2.0 * sigma_spatial ** 2)).astype(np.float32)
 
 
+def table_taps(table):
+    """The taps of a (2r+1, 2r+1) table of spatial weights: (K, 2) offsets and their
+    log2 weights (the centre and the zero weights left out), and the centre's weight."""
+    table = np.asarray(table, dtype=np.float64)
+    radius = table.shape[0] // 2
+    di, dj = np.nonzero(table > 0)
+    keep = (di != radius) | (dj != radius)
+    taps = np.stack([di[keep] - radius, dj[keep] - radius], axis=1).astype(np.int64)
+    log_weights = np.log2(table[di[keep], dj[keep]]).astype(np.float32)
+    return taps.reshape(-1, 2), log_weights, np.float32(table[radius, radius])
+
+
+def window_table(radius, sigma_spatial, circular):
+    """The spatial weights of the square window, or of the disk di^2 + dj^2 <= r^2."""
+    table = spatial_weights(radius, sigma_spatial)
+    if circular:
+        d2 = np.arange(-radius, radius + 1) ** 2
+        table[d2[:, None] + d2[None, :] > radius * radius] = 0.0
+    return table
+
+
+def _algorithm(name, radius, pilot, compat):
+    """The algorithm a plan runs: "auto" takes the constant-time one for wide windows
+    when it is installed and computes the same filter (no pilot, Euclidean, square)."""
+    available = importlib.util.find_spec(SHIFTABLE) is not None
+    if name == "fast":
+        if not available:
+            raise InvalidParameterError(
+                "algorithm 'fast' is not available (no constant-time bilateral installed); "
+                "use algorithm=direct")
+        if pilot or compat:
+            raise InvalidParameterError(
+                "algorithm 'fast' takes neither pilot nor opencv_compat; set them false "
+                "or use algorithm=direct")
+        return "fast"
+    if name == "auto" and available and radius >= AUTO_FAST_RADIUS and not (pilot or compat):
+        return "fast"
+    return "direct"
+
+
 def _prepare(info, sigma, p):
     pilot = check_bool("pilot", p["pilot"])
+    compat = check_bool("opencv_compat", p["opencv_compat"])
     sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
     sigma_range = check_positive("sigma_range", p["sigma_range"]) / info.data_range
     radius = check_int("radius", p["radius"], minimum=0, maximum=50)
-    scale = np.float32(-0.5 / max(sigma_range, 1e-15) ** 2 * LOG2E)   # finite: never 0 * inf
-    return Setup(Config(spatial_weights(radius, sigma_spatial), scale, pilot),
-                 halo=radius + 1 if pilot else radius)
+    name = check_choice("algorithm", p["algorithm"], ALGORITHMS)
+    algorithm = _algorithm(name, radius, pilot, compat)
+    # 2^(gain^2 d^2) = exp(-d^2 / (2 sigma_range^2)); finite gain: never 0 * inf
+    gain = np.float32(np.sqrt(0.5 * LOG2E) / max(sigma_range, 1e-15))
+    taps, log_weights, centre = table_taps(window_table(radius, sigma_spatial, compat))
+    config = Config(taps, log_weights, centre, radius, gain, pilot, compat, algorithm,
+                    float(sigma_spatial), float(sigma_range))
+    return Setup(config, halo=radius + 1 if pilot else radius)
+
+
+def _shiftable(work, config):
+    """The constant-time bilateral of the optional module (see ALGORITHMS)."""
+    module = importlib.import_module(SHIFTABLE)
+    return module.shiftable_bilateral(work, config.sigma_spatial, config.radius,
+                                      config.sigma_range)
 
 
 def _apply(work, plan):
-    spatial, scale, pilot = plan.config
-    radius = spatial.shape[0] // 2
+    config = plan.config
+    if config.algorithm == "fast":
+        return _shiftable(work, config)
     height, width, n_channels = work.shape
-    padded = pad_reflect(work, radius)
-    guide = pad_reflect(box3(work), radius) if pilot else padded
+    r, extra = config.radius, int(config.pilot)
+    margin = r + extra
+    padded = np.empty((n_channels, height + 2 * margin, width + 2 * margin), np.float32)
+    run_bands(pad_planes, -(-padded.shape[1] // BAND), work,
+              reflect_index(height, margin), reflect_index(width, margin), config.gain, padded)
+    guide = padded
+    if config.pilot:
+        guide = np.empty((n_channels, height + 2 * r, width + 2 * r), np.float32)
+        run_bands(box_planes, -(-guide.shape[1] // BAND), padded, guide)
     out = np.empty_like(work)
+    inv_gain = np.float32(1.0) / config.gain
+    args = (padded, guide, out, config.taps, config.log_weights, config.centre, inv_gain)
     if n_channels == 1:
-        run_bands(_bilateral_gray_kernel, -(-height // BAND), padded, guide, out, spatial,
-                  scale, buffers=lambda: np.empty((2, width), np.float32))
+        run_bands(gray_band, -(-height // BAND), *args,
+                  buffers=lambda: np.empty((2, width), np.float32))
+    elif n_channels == 3:
+        run_bands(rgb_band, -(-height // BAND), *args, config.l1,
+                  buffers=lambda: np.empty((5, width), np.float32))
     else:
-        run_bands(_bilateral_kernel, -(-height // BAND), padded, guide, out, spatial, scale,
-                  buffers=lambda: np.empty(n_channels, np.float64))
+        run_bands(color_band, -(-height // BAND), *args, config.l1,
+                  buffers=lambda: np.empty((n_channels + 2, width), np.float32))
     return out
 
 
 @register(rule=_bilateral_rule, prepare=_prepare, apply=_apply)
 def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = None,
               sigma_spatial: float | None = None, radius: int | None = None,
-              pilot: bool | None = None):
+              pilot: bool | None = None, opencv_compat: bool = False,
+              algorithm: str = "direct"):
     """Edge-preserving bilateral filter (Gaussian in space x Gaussian in value).
 
     Parameters
@@ -168,11 +186,24 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
         pilot, 1.5 without it, 2.0 without sigma (`denoise methods bilateral`).
     radius : int, default ceil(2 sigma_spatial)
         Window half-width in pixels, integer 0..50; the window is (2 radius + 1)
-        squared. 0 makes the filter the identity.
+        squared (the disk of that radius with `opencv_compat`). 0 makes the
+        filter the identity.
     pilot : bool, default from sigma
         Take range distances on a 3x3 box mean of the image (a cross bilateral
         with a pilot) instead of on the noisy pixels; the values averaged are
-        still the noisy ones. On when sigma is above 20 (8-bit units) or unknown.
+        still the noisy ones. On when sigma is above 20 (8-bit units) or unknown
+        (off with algorithm "fast").
+    opencv_compat : bool, default False
+        Compute OpenCV's bilateralFilter estimator, for like-for-like comparisons:
+        the window is the disk di^2 + dj^2 <= radius^2, and the colour distance the
+        sum of the absolute channel differences (squared in the Gaussian) instead
+        of the Euclidean one. Borders stay mirrored with the edge repeated
+        (OpenCV's BORDER_REFLECT).
+    algorithm : str, default "direct"
+        "direct": the exact windowed sum. "fast": the constant-time approximation
+        of the optional module ``_bilateral_shiftable`` (no pilot, no
+        opencv_compat; an error when that module is absent). "auto": "fast" from
+        radius 7 up when it is installed and applies, else "direct".
 
     Returns
     -------
@@ -186,9 +217,11 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
     -----
     ``out(p) = sum_q w(p, q) y(q) / sum_q w(p, q)`` with
     ``w = exp(-|p - q|^2 / (2 sigma_spatial^2)) exp(-|g(p) - g(q)|^2 / (2 sigma_range^2))``
-    and ``g`` the guide (the box pilot, or the image itself); range weights below
+    and ``g`` the guide (the box pilot, or the image itself); weights below
     exp(-30) are 0. Exact brute force, O(H W (2r+1)^2 C); borders mirror with the
-    edge pixel repeated. An output pixel depends on the pixels within radius
+    edge pixel repeated. The loop runs over the window's taps outside and a row's
+    pixels inside, with a polynomial exp: it vectorises (BENCHMARKS.md, bilateral
+    speed). An output pixel depends on the pixels within radius
     (+1 with the pilot) of it. The pilot's
     noise is a third of the image's, so a smaller range width removes more
     noise without blurring edges (Kollipara & Chaudhury 2015).
