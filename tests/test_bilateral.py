@@ -1,5 +1,4 @@
 """bilateral: agreement with the direct formula, limits, defaults and errors."""
-import importlib.util
 
 import numpy as np
 import pytest
@@ -212,10 +211,17 @@ def test_algorithms():
     image = random_image((20, 18), np.float32, seed=6)
     kwargs = dict(sigma_range=0.1, sigma_spatial=3.0, radius=8, pilot=False)
     direct_out = bilateral(image, **kwargs)
-    if importlib.util.find_spec("denoise.filters._bilateral_shiftable") is None:
-        np.testing.assert_array_equal(bilateral(image, algorithm="auto", **kwargs), direct_out)
-        with pytest.raises(InvalidParameterError, match="not available"):
-            bilateral(image, algorithm="fast", **kwargs)
+    np.testing.assert_array_equal(bilateral(image, algorithm="auto", **kwargs), direct_out)
+    np.testing.assert_allclose(bilateral(image, algorithm="fast", **kwargs), direct_out,
+                               rtol=0, atol=1e-3)
+    wide = dict(kwargs, radius=20, sigma_spatial=10.0, sigma_range=0.2)
+    np.testing.assert_allclose(bilateral(image, algorithm="auto", **wide),
+                               bilateral(image, algorithm="direct", **wide), rtol=0, atol=1e-3)
+    for bad in (dict(pilot=True), dict(opencv_compat=True)):
+        with pytest.raises(InvalidParameterError, match="algorithm 'fast' is for gray"):
+            bilateral(image, algorithm="fast", **dict(kwargs, **bad))
+    with pytest.raises(InvalidParameterError, match="algorithm 'fast' is for gray"):
+        bilateral(np.dstack([image] * 3), algorithm="fast", **kwargs)
     with pytest.raises(InvalidParameterError, match="algorithm must be one of"):
         bilateral(image, algorithm="quick", **kwargs)
     with pytest.raises(InvalidParameterError, match="opencv_compat must be true or false"):

@@ -1,6 +1,4 @@
 """Bilateral filter: exact Gaussian spatial x Gaussian range weights, joint over channels."""
-import importlib
-import importlib.util
 from typing import NamedTuple
 
 import numpy as np
@@ -10,15 +8,14 @@ from .._validate import check_bool, check_choice, check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from ._bilateral_kernels import BAND, box_planes, color_band, gray_band, pad_planes, rgb_band
+from ._bilateral_shiftable import auto_prefers_fast, shiftable_bilateral
 from ._weights import LOG2E, reflect_index
 
 #: sigma (8-bit units) above which the box pilot is used by default.
 PILOT_ABOVE = 20.0
-#: The algorithms; "auto" takes the constant-time one from this radius up, when it can.
+#: The algorithms: the exact direct kernel, the constant-time shiftable one (gray,
+#: within 1e-3 of the data range), or the faster of the two for the plan.
 ALGORITHMS = ("direct", "fast", "auto")
-AUTO_FAST_RADIUS = 7
-#: The module of the constant-time algorithm (optional).
-SHIFTABLE = "denoise.filters._bilateral_shiftable"
 
 
 class Config(NamedTuple):
@@ -91,21 +88,18 @@ def window_table(radius, sigma_spatial, circular):
     return table
 
 
-def _algorithm(name, radius, pilot, compat):
-    """The algorithm a plan runs: "auto" takes the constant-time one for wide windows
-    when it is installed and computes the same filter (no pilot, Euclidean, square)."""
-    available = importlib.util.find_spec(SHIFTABLE) is not None
+def _algorithm(name, radius, pilot, compat, sigma_range, channels):
+    """The algorithm a plan runs: "auto" takes the constant-time one where it computes
+    the same filter (gray, no pilot, Euclidean, square window) and is faster
+    (:func:`~denoise.filters._bilateral_shiftable.auto_prefers_fast`)."""
     if name == "fast":
-        if not available:
+        if pilot or compat or channels != 1:
             raise InvalidParameterError(
-                "algorithm 'fast' is not available (no constant-time bilateral installed); "
-                "use algorithm=direct")
-        if pilot or compat:
-            raise InvalidParameterError(
-                "algorithm 'fast' takes neither pilot nor opencv_compat; set them false "
-                "or use algorithm=direct")
+                "algorithm 'fast' is for gray images, with neither pilot nor opencv_compat; "
+                "set them false or use algorithm=direct")
         return "fast"
-    if name == "auto" and available and radius >= AUTO_FAST_RADIUS and not (pilot or compat):
+    if name == "auto" and not (pilot or compat) and \
+            auto_prefers_fast(radius, sigma_range, 1.0, channels):
         return "fast"
     return "direct"
 
@@ -117,7 +111,7 @@ def _prepare(info, sigma, p):
     sigma_range = check_positive("sigma_range", p["sigma_range"]) / info.data_range
     radius = check_int("radius", p["radius"], minimum=0, maximum=50)
     name = check_choice("algorithm", p["algorithm"], ALGORITHMS)
-    algorithm = _algorithm(name, radius, pilot, compat)
+    algorithm = _algorithm(name, radius, pilot, compat, sigma_range, info.channels)
     # 2^(gain^2 d^2) = exp(-d^2 / (2 sigma_range^2)); finite gain: never 0 * inf
     gain = np.float32(np.sqrt(0.5 * LOG2E) / max(sigma_range, 1e-15))
     taps, log_weights, centre = table_taps(window_table(radius, sigma_spatial, compat))
@@ -126,17 +120,11 @@ def _prepare(info, sigma, p):
     return Setup(config, halo=radius + 1 if pilot else radius)
 
 
-def _shiftable(work, config):
-    """The constant-time bilateral of the optional module (see ALGORITHMS)."""
-    module = importlib.import_module(SHIFTABLE)
-    return module.shiftable_bilateral(work, config.sigma_spatial, config.radius,
-                                      config.sigma_range)
-
-
 def _apply(work, plan):
     config = plan.config
     if config.algorithm == "fast":
-        return _shiftable(work, config)
+        return shiftable_bilateral(work, config.sigma_spatial, config.radius,
+                                   config.sigma_range)
     height, width, n_channels = work.shape
     r, extra = config.radius, int(config.pilot)
     margin = r + extra
@@ -200,10 +188,12 @@ def bilateral(image, *, sigma: float | None = None, sigma_range: float | None = 
         of the Euclidean one. Borders stay mirrored with the edge repeated
         (OpenCV's BORDER_REFLECT).
     algorithm : str, default "direct"
-        "direct": the exact windowed sum. "fast": the constant-time approximation
-        of the optional module ``_bilateral_shiftable`` (no pilot, no
-        opencv_compat; an error when that module is absent). "auto": "fast" from
-        radius 7 up when it is installed and applies, else "direct".
+        "direct": the exact windowed sum. "fast": a shiftable Fourier expansion of
+        the range Gaussian (Chaudhury's constant-time bilateral; the same
+        truncated spatial Gaussian, separable), within 1e-3 of the data range,
+        for gray images without pilot or opencv_compat; it pays for wide windows
+        only (about 23x23 and up at sigma_range 0.15, 35x35 at 0.07). "auto":
+        "fast" where it applies and is modelled faster, else "direct".
 
     Returns
     -------
