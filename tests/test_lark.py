@@ -186,3 +186,11 @@ def test_fit_fixes_the_statistics_and_reproduces_the_result():
     assert fitted.statistics == () and fitted.config.iterations >= 1
     assert fitted.halo == 2 + fitted.config.iterations * (plan.config.radius + 5)
     np.testing.assert_array_equal(spec.run(image, fitted), spec.run(image, plan))
+
+
+@pytest.mark.parametrize("shape, radius", [((3, 9, 12), 4), ((2, 5, 7), 6)])
+def test_pad_mirrors_like_pad_reflect(shape, radius):
+    from denoise.filters._weights import pad_reflect
+
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    np.testing.assert_array_equal(L._pad(a, radius), pad_reflect(a, radius, axes=(1, 2)))

@@ -26,7 +26,8 @@ from .._config import run_bands
 from .._validate import check_bool, check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
-from ._lark_kernels import BAND, Regression, correlate_kernel, skr_kernel, steering_kernel
+from ._lark_kernels import (BAND, Regression, correlate_kernel, skr_buffers, skr_kernel,
+                             steering_kernel)
 from ._weights import LOG2E, pad_reflect
 
 #: lambda'' of the reference code (0-255 scale): keeps the scaling positive on flat regions.
@@ -67,16 +68,6 @@ def _basis_tables(order):
     return moments, basis, index
 
 
-def _monomials(radius, exponents):
-    """(taps, len(exponents)) float64: (di / radius)^p (dj / radius)^q per window tap,
-    row-major taps; coordinates are scaled to [-1, 1] for a well-conditioned solve."""
-    scale = max(radius, 1)
-    di, dj = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    a = di.ravel() / scale
-    b = dj.ravel() / scale
-    return np.stack([a ** p * b ** q for p, q in exponents], axis=1)
-
-
 def ckr_stencils(h, radius):
     """Classic (Gaussian) kernel regression of order 2 as three correlation
     stencils (2 radius + 1)^2: the estimate and its row and column derivatives."""
@@ -104,11 +95,19 @@ def disk(radius):
 # ---------------------------------------------------------------------------
 # Steps on whole images (planes are float32 (H, W), 0-255 scale).
 
+def _pad(array, radius):
+    """:func:`pad_reflect` of the last two axes of `array` (numpy's 'symmetric' mode,
+    the same values and faster, when the radius fits in the image)."""
+    if radius > min(array.shape[-2:]):
+        return pad_reflect(array, radius, axes=(array.ndim - 2, array.ndim - 1))
+    return np.pad(array, [(0, 0)] * (array.ndim - 2) + [(radius, radius)] * 2, mode="symmetric")
+
+
 def correlate_plane(plane, stencil):
     """The correlation of a plane (H, W) with a square stencil, mirrored borders;
     each pixel's sum in a fixed order, so a crop gives the same values."""
     radius = stencil.shape[0] // 2
-    padded = pad_reflect(plane, radius)
+    padded = _pad(plane, radius)
     out = np.empty(plane.shape, dtype=np.float32)
     run_bands(correlate_kernel, -(-plane.shape[0] // BAND), padded,
               np.ascontiguousarray(stencil, dtype=np.float32), out)
@@ -132,13 +131,19 @@ def steering(g1, g2, *, analysis_radius=5, lam=1.0, alpha=0.5):
     e = (s1 + lam) / (s2 + lam), M the sum of the disk weights.
     """
     k = disk(analysis_radius)
-    k2 = (k * k).astype(np.float32)
-    s11 = correlate_plane(g1 * g1, k2)
-    s12 = correlate_plane(g1 * g2, k2)
-    s22 = correlate_plane(g2 * g2, k2)
-    out = np.empty((4,) + g1.shape, dtype=np.float32)
-    run_bands(steering_kernel, -(-g1.shape[0] // BAND), s11, s12, s22, float(lam), LAMBDA2,
-              float(alpha), 1.0 / k.sum(), out)
+    k2 = k * k
+    k2 = (0.25 * (k2 + k2[::-1] + k2[:, ::-1] + k2[::-1, ::-1])).astype(np.float32)   # exact
+    height, width = g1.shape
+    out = np.empty((4, height, width), dtype=np.float32)
+    params = (float(lam), LAMBDA2, float(alpha), 1.0 / k.sum())
+    size = 2 * analysis_radius + 1
+
+    def buffers():
+        return (np.empty((3, BAND + size - 1, width + size - 1), np.float32),
+                np.empty((3, width), np.float32), np.empty(width + size - 1, np.float32))
+
+    run_bands(steering_kernel, -(-height // BAND), _pad(g1, analysis_radius),
+              _pad(g2, analysis_radius), k2, params, out, buffers=buffers)
     return out
 
 
@@ -155,18 +160,16 @@ def skr(planes, c, *, h, radius, order, gradients=True):
     regression of the estimate when the order is 0; left unset then unless
     `gradients`)."""
     moments, _, index = _basis_tables(order)
-    reg = Regression(_monomials(radius, moments), index, int(radius),
-                     np.float32(-LOG2E / (2.0 * h * h)), 1e-9)
-    zp = pad_reflect(planes, radius, axes=(1, 2))
-    cp = pad_reflect(c, radius, axes=(1, 2))
+    reg = Regression(np.array(moments, dtype=np.int64).reshape(-1, 2), index, int(order),
+                     int(radius), np.float32(-LOG2E / (2.0 * h * h)), 1e-9)
+    zp = _pad(planes, radius)
+    cp = _pad(c, radius)
     n_channels, height, width = planes.shape
     out = np.empty(planes.shape, dtype=np.float32)
     grad = np.empty((2,) + planes.shape, dtype=np.float32)
-    n_acc = len(moments) + index.shape[0] * n_channels
 
     def buffers():
-        return (np.empty((n_acc, 64)), np.empty((2, 64)),
-                np.empty((index.shape[0], index.shape[0] + n_channels)))
+        return skr_buffers(order, n_channels)
 
     run_bands(skr_kernel, -(-height // BAND), zp, cp, reg, out, grad, buffers=buffers)
     if order == 0 and gradients:
