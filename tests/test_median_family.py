@@ -5,7 +5,8 @@ import pytest
 from denoise import InvalidParameterError, MissingSigmaError, adaptive_median, median, \
     weighted_median
 from denoise._image import ImageInfo
-from denoise.filters.weighted_median import select_weighted
+from denoise.filters._sortnet import column_network
+from denoise.filters._wmedian_kernels import select_band, select_scratch
 from denoise.registry import REGISTRY
 
 from conftest import random_image, threads
@@ -98,15 +99,26 @@ def brute_weighted_median(values, weights):
     return values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 9, 121])
-def test_select_weighted_equals_sorting(n):
-    rng = np.random.default_rng(n)
-    for trial in range(200):
-        values = rng.integers(0, 4 if trial % 2 else 1000, n).astype(np.float32)
-        weights = rng.random(n).astype(np.float32) * (rng.random(n) < 0.7)
-        weights[rng.integers(n)] += 0.1
-        expected = brute_weighted_median(values, weights)
-        assert select_weighted(values.copy(), weights.copy(), n) == expected
+@pytest.mark.parametrize("search, channels", [(1, 1), (2, 3), (5, 1)])
+def test_weighted_selection_equals_sorting(search, channels):
+    """The weighted median of every window of a band, from the sorted lists that slide
+    along the rows, equals sorting the window: ties (few distinct values), zero
+    weights, negative values, rows past the first tile of weights."""
+    rng = np.random.default_rng(search)
+    size, r0, n_rows, width = 2 * search + 1, 2, 3, 41
+    out = np.zeros((r0 + n_rows + 1, width, channels), np.float32)
+    for trial in range(6):
+        high = 3 if trial % 2 else 1000
+        padded = rng.integers(-2, high, (out.shape[0] + 2 * search, width + 2 * search,
+                                         channels)).astype(np.float32)
+        weights = rng.random((n_rows, size * size, width)).astype(np.float32)
+        weights *= rng.random(weights.shape) < (0.2 if trial > 3 else 0.7)
+        weights[:, size * size // 2] += 0.1
+        select_band(padded, out, r0, n_rows, weights, column_network(size),
+                    select_scratch(search, width))
+        for x, j, c in np.ndindex(n_rows, width, channels):
+            window = padded[r0 + x:r0 + x + size, j:j + size, c].ravel()
+            assert out[r0 + x, j, c] == brute_weighted_median(window, weights[x, :, j])
 
 
 @pytest.mark.parametrize("search", [1, 2, 4])

@@ -15,6 +15,8 @@ from .._validate import check_bool, check_int, check_positive
 from ..registry import Setup, register
 from ._weights import (EXACT, box_sums, centre_weight, field_scratch, half_offsets, pad_band,
                        pad_reflect, patch_weights, reflect_index, weight_field)
+from ._sortnet import column_network
+from ._wmedian_kernels import select_band, select_scratch
 from .median import median_plane
 
 # noise left in the 3x3 median of gaussian noise, relative to sigma (the 2 sigma^2
@@ -30,48 +32,7 @@ class Config(NamedTuple):
     correlation: bool
     s2: np.float32             # guide noise variance, added to the correlation variances
     prefilter: bool
-
-
-@njit(cache=True, nogil=True)
-def select_weighted(values, weights, n):
-    """Smallest of ``values[:n]`` whose cumulative weight, in value order, reaches half.
-
-    Weighted quickselect with a three-way partition (expected O(n)); reorders both
-    arrays. Weights are >= 0 with a positive sum.
-    """
-    total = 0.0
-    for m in range(n):
-        total += weights[m]
-    target = 0.5 * total
-    below = 0.0                      # weight of the values known to lie below [lo, hi]
-    lo, hi = 0, n - 1
-    while True:
-        pivot = values[(lo + hi) // 2]
-        lt, i, gt = lo, lo, hi       # [lo, lt) < pivot, [lt, i) == pivot, (gt, hi] > pivot
-        w_less = 0.0
-        w_equal = 0.0
-        while i <= gt:
-            v = values[i]
-            if v < pivot:
-                values[i], values[lt] = values[lt], v
-                weights[i], weights[lt] = weights[lt], weights[i]
-                w_less += weights[lt]
-                lt += 1
-                i += 1
-            elif v > pivot:
-                values[i], values[gt] = values[gt], v
-                weights[i], weights[gt] = weights[gt], weights[i]
-                gt -= 1
-            else:
-                w_equal += weights[i]
-                i += 1
-        if below + w_less >= target and lt > lo:
-            hi = lt - 1
-        elif below + w_less + w_equal >= target or gt == hi:
-            return pivot
-        else:
-            below += w_less + w_equal
-            lo = gt + 1
+    colops: np.ndarray         # sorting network of a window column (_sortnet)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
@@ -86,9 +47,9 @@ def _band(band, rows_per_band, padded, guide, out, cfg, offsets, maps, buf):
     for k in range(offsets.shape[0]):
         tr, tc = offsets[k, 0], offsets[k, 1]
         weight_field(buf.gb, cfg.weights, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
-        _scatter(buf.weights, buf.wt, tr, tc, cfg.weights.d, n_rows)
-    _centre(buf.weights, cfg.weights.d, n_rows)
-    _select(padded, out, r0, n_rows, buf)
+        _scatter(buf.weights, buf.wt, tr, tc, cfg.weights.d, n_rows, buf.best, k == 0)
+    _centre(buf.weights, buf.best, n_rows)
+    select_band(padded, out, r0, n_rows, buf.weights, cfg.colops, buf.select)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
@@ -103,9 +64,9 @@ def _correlated_band(band, rows_per_band, padded, guide, out, cfg, offsets, maps
         tr, tc = offsets[k, 0], offsets[k, 1]
         weight_field(buf.gb, pw, tr, tc, n_rows, buf.wt, buf.field, buf.dist)
         _correlate(buf, cfg, tr, tc, n_rows)
-        _scatter(buf.weights, buf.wt, tr, tc, pw.d, n_rows)
-    _centre(buf.weights, pw.d, n_rows)
-    _select(padded, out, r0, n_rows, buf)
+        _scatter(buf.weights, buf.wt, tr, tc, pw.d, n_rows, buf.best, k == 0)
+    _centre(buf.weights, buf.best, n_rows)
+    select_band(padded, out, r0, n_rows, buf.weights, cfg.colops, buf.select)
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
@@ -114,48 +75,30 @@ def _pad_guide(guide, r0, n_rows, cfg, maps, buf):
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _scatter(weights, wt, tr, tc, d, n_rows):
-    """weights[o, x, j] for the window offsets t and -t of pixel (x, j), from the
-    weight field of offset t: w(p, p + t) = w(p + t, p)."""
+def _scatter(weights, wt, tr, tc, d, n_rows, best, first):
+    """weights[x, o, j] for the window offsets t and -t of pixel (x, j), from the
+    weight field of offset t: w(p, p + t) = w(p + t, p); best[x, j]: the largest
+    weight so far of other pixels (these two its first when `first`)."""
     size, width = 2 * d + 1, weights.shape[2]
     for x in range(n_rows):
-        fwd = weights[(tr + d) * size + tc + d, x]
-        bwd = weights[(d - tr) * size + d - tc, x]
+        fwd = weights[x, (tr + d) * size + tc + d]
+        bwd = weights[x, (d - tr) * size + d - tc]
         w1 = wt[x + d, d:d + width]
         w2 = wt[x - tr + d, d - tc:d - tc + width]
+        top = best[x]
         for j in range(width):
             fwd[j] = w1[j]
             bwd[j] = w2[j]
+            top[j] = max(w1[j], w2[j]) if first else max(top[j], max(w1[j], w2[j]))
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _centre(weights, d, n_rows):
-    """The centre rule: each pixel's weight for itself."""
-    size, width = 2 * d + 1, weights.shape[2]
-    middle = d * size + d
+def _centre(weights, best, n_rows):
+    """The centre rule: each pixel's weight for itself, from the largest of the others."""
     for x in range(n_rows):
-        for j in range(width):
-            best = np.float32(0.0)
-            for o in range(size * size):
-                if o != middle:
-                    best = max(best, weights[o, x, j])
-            weights[middle, x, j] = centre_weight(best)
-
-
-@njit(cache=True, nogil=True, fastmath=EXACT, inline="always")
-def _select(padded, out, r0, n_rows, buf):
-    """Each channel of each pixel of the band: the weighted median of its window."""
-    width, n_channels = out.shape[1], out.shape[2]
-    n = buf.weights.shape[0]
-    size = int(np.sqrt(n) + 0.5)
-    values, w = buf.select[0], buf.select[1]
-    for x in range(n_rows):
-        for j in range(width):
-            for c in range(n_channels):
-                for o in range(n):
-                    values[o] = padded[r0 + x + o // size, j + o % size, c]
-                    w[o] = buf.weights[o, x, j]
-                out[r0 + x, j, c] = select_weighted(values, w, n)
+        centre = weights[x, weights.shape[1] // 2]
+        for j in range(weights.shape[2]):
+            centre[j] = centre_weight(best[x, j])
 
 
 @njit(cache=True, nogil=True, fastmath=EXACT)
@@ -216,8 +159,9 @@ class Buffers(NamedTuple):
     stats: np.ndarray          # (2, R + 2m, W + 2m) patch sums of g, squared deviations
     field: np.ndarray          # weight_field's rows
     line: np.ndarray           # (2, W + 2m)
-    weights: np.ndarray        # (S^2, R, W) the band's weights per window offset
-    select: np.ndarray         # (2, S^2) values and weights of one window
+    weights: np.ndarray        # (R, S^2, W) the band's weights per row and window offset
+    best: np.ndarray           # (R, W) the largest weight of each pixel's other pixels
+    select: tuple              # _wmedian_kernels.select_scratch
 
 
 def _buffers(cfg, rows, width):
@@ -229,7 +173,8 @@ def _buffers(cfg, rows, width):
         np.empty(plane if cfg.correlation else (0, 0), np.float32),
         np.empty((2, rows + 2 * m, width + 2 * m) if cfg.correlation else (2, 0, 0), np.float32),
         field_scratch(pw, width), np.empty((2, width + 2 * m), np.float32),
-        np.empty((size * size, rows, width), np.float32), np.empty((2, size * size), np.float32))
+        np.empty((rows, size * size, width), np.float32), np.empty((rows, width), np.float32),
+        select_scratch(d, width))
 
 
 def _weighted_median_rule(info, sigma, values):
@@ -246,7 +191,8 @@ def _prepare(info, sigma, p):
     s = 0.0 if sigma is None else sigma / info.data_range
     guide_sigma = s * GUIDE_NOISE if prefilter else s
     cfg = Config(patch_weights(patch, search, (2 * patch + 1) ** 2, guide_sigma, h),
-                 correlation, np.float32(guide_sigma ** 2), prefilter)
+                 correlation, np.float32(guide_sigma ** 2), prefilter,
+                 column_network(2 * search + 1))
     return Setup(cfg, halo=search + patch + (1 if prefilter else 0))
 
 
@@ -282,7 +228,7 @@ def window_weights(guide, plan, band, rows):
     kernel = _correlated_band if cfg.correlation else _band
     kernel(band, rows, pad_reflect(image, cfg.weights.d), guide, image, cfg,
            half_offsets(cfg.weights.d), _maps(guide, cfg.weights), buf)
-    return buf.weights.copy()
+    return buf.weights.transpose(1, 0, 2).copy()
 
 
 def _maps(guide, pw):
@@ -337,9 +283,11 @@ def weighted_median(image, *, sigma: float | None = None, h: float | None = None
     cumulative weight, in value order, reaches half the total. The centre pixel
     gets the largest weight of the others (IPOL rule). With equal weights it is
     the plain median of the search window; unlike the NLM mean, an impulse or an
-    edge pixel on the far side cannot pull the estimate. The weights are NLM's
-    (the shared weight machinery, float32). An output pixel depends on the
-    pixels within search + patch (+1 with the prefilter) of it.
+    edge pixel on the far side cannot pull the estimate. Each row's windows are
+    kept sorted as they slide (S new values and an O(S^2) merge per pixel, S =
+    2 search + 1), then walked in value order up to half the total weight. The
+    weights are NLM's (the shared weight machinery, float32). An output pixel
+    depends on the pixels within search + patch (+1 with the prefilter) of it.
 
     References
     ----------
