@@ -95,10 +95,19 @@ bench: install-test
 	@echo "python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md" >> $(REPORT)/commands.txt
 	$(BIN)/python -m pip install --quiet -e '.[dask]'
 	$(BIN)/python benchmarks/scale.py --dataset $(DATASETS)/BSD68 --repeat 3 --output $(REPORT)/scale.md
+	@echo "== Fast kernels: bilateral against OpenCV at equal taps, the constant-time bilateral, LARK and weighted-median speed"
+	@echo "python benchmarks/bilateral_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/bilateral_speed.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/bilateral_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/bilateral_speed.md
+	@echo "python benchmarks/bilateral_fast.py --dataset $(DATASETS)/Set12 --output $(REPORT)/bilateral_fast.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/bilateral_fast.py --dataset $(DATASETS)/Set12 --output $(REPORT)/bilateral_fast.md
+	@echo "python benchmarks/lark_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/lark_speed.md --repeats 2" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/lark_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/lark_speed.md --repeats 2
+	@echo "python benchmarks/wmedian_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/wmedian_speed.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/wmedian_speed.py --dataset $(DATASETS)/Set12 --output $(REPORT)/wmedian_speed.md
 	@echo "== Drop-in calls (denoise.compat) against scikit-image and OpenCV"
 	@echo "python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md --extra $(REPORT)/compat.md --output BENCHMARKS.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md $(foreach x,bilateral_speed bilateral_fast lark_speed wmedian_speed compat,--extra $(REPORT)/$(x).md) --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html (make report: PNGs)"
 
 # make report: each suite's report page as a browser shows it, rendered by headless
