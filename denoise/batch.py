@@ -145,7 +145,8 @@ def jobs_for(inputs, output, *, recursive=False, include=(), exclude=()):
     """
     items = expand(inputs)
     raw, output = str(output), Path(output)
-    one_file = len(items) == 1 and items[0][1] is None and items[0][0].is_file()
+    first = items[0][0] if len(items) == 1 and items[0][1] is None else None
+    one_file = first is not None and first.exists() and not first.is_dir()   # FIFOs too
     folder = output.is_dir() or raw.endswith(("/", os.sep))
     to_file = one_file and not folder and is_image_path(output)
     if one_file and not folder and not to_file:

@@ -2,11 +2,15 @@
 
 Arrays are returned as the file stores them: ``(H, W)`` or ``(H, W, C)`` with C in
 1..4 (2 and 4 carry alpha), uint8, uint16 or float. The filters split alpha off
-and put it back untouched; this module never changes sample values.
+and put it back untouched; this module never changes sample values (planar TIFF
+samples are moved last and palettes applied, with their transparency as alpha).
+A file of several pages or frames, or of CMYK samples, is refused, named
+(:mod:`denoise._readers`).
 """
 import logging
 import os
 import socket
+import stat
 import tempfile
 import time
 import warnings
@@ -40,6 +44,10 @@ _PNM_CHANNELS = {".pgm": (1,), ".ppm": (3,), ".pbm": ()}
 _PNM_KIND = {".pgm": "a .pgm file holds a gray image (P5)",
              ".ppm": "a .ppm file holds an RGB image (P6)",
              ".pbm": "a .pbm file holds a 1-bit image (P4), which would lose the levels"}
+#: What a path that is no regular file is, for the reason refusing it
+_NOT_REGULAR = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"))
 #: imageio plugin per format (no guessing among every installed plugin)
 _PLUGINS = {"TIFF": "tifffile"}
 #: The default pixel limit: a file declaring more pixels is refused before decoding.
@@ -75,20 +83,13 @@ def read_image(path, *, max_pixels=MAX_PIXELS):
     """Read one image file; raise ImageIOError naming the file and the reason.
 
     A file whose header declares more than `max_pixels` pixels is refused before
-    its pixels are decoded.
+    its pixels are decoded; so is a file holding no single 2-D image (several
+    pages or frames) or samples that are no gray or RGB (CMYK).
     """
-    import imageio.v3 as iio
-
-    read_info(path, max_pixels=max_pixels)
-    path = _checked(path)
-    fmt = format_of(path)
+    path, fmt, _, read = _planned(path, max_pixels)
     try:
-        own = _own_codec(path, fmt)
-        if own is not None:
-            image = own[1]()
-        else:
-            with _pillow_limit():
-                image = np.asarray(iio.imread(path, plugin=_PLUGINS.get(fmt, "pillow")))
+        with _pillow_limit():
+            image = read()
     except Exception as exc:  # imageio raises many types for a bad file
         raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
     image = _normalise(image, fmt)
@@ -106,22 +107,19 @@ def read_info(path, *, max_pixels=MAX_PIXELS):
     the file and the reason, or a declared size beyond `max_pixels`. A file whose
     pixels turn out unreadable fails later, in :func:`read_image`.
     """
-    import imageio.v3 as iio
+    return _planned(path, max_pixels)[2]
 
+
+def _planned(path, max_pixels):
+    """``(path, format, ImageInfo, read)`` of `path` from its header: what
+    :func:`read_image` returns, and the function decoding it."""
     path = _checked(path)
     fmt = format_of(path)
     try:
-        if fmt == "TIFF":                 # what read_image reads: the first series
-            import tifffile
-
-            with tifffile.TiffFile(path) as tif:
-                shape, dtype = tif.series[0].shape, np.dtype(tif.series[0].dtype)
-        elif (own := _own_codec(path, fmt)) is not None:
-            shape, dtype = own[0], np.dtype(np.uint16)
-        else:
-            with _pillow_limit():
-                props = iio.improps(path, plugin=_PLUGINS.get(fmt, "pillow"))
-            shape, dtype = props.shape, np.dtype(props.dtype)
+        with _pillow_limit():
+            shape, dtype, read = _plan(path, fmt)
+    except DenoiseError as exc:
+        raise ImageIOError(f"{path}: {exc}") from exc
     except Exception as exc:  # imageio and tifffile raise many types for a bad file
         raise ImageIOError(f"{path}: cannot read image ({_reason(exc)})") from exc
     if len(shape) >= 2 and shape[0] * shape[1] > max_pixels:
@@ -133,23 +131,46 @@ def read_info(path, *, max_pixels=MAX_PIXELS):
     elif fmt == "PNM" and dtype.kind == "i":      # Pillow reads 16-bit PGM as int32
         dtype = np.dtype(np.uint16)
     try:
-        return ImageInfo.from_shape(shape, dtype)
+        return path, fmt, ImageInfo.from_shape(shape, dtype), read
     except DenoiseError as exc:
         raise ImageIOError(f"{path}: {exc}") from exc
 
 
+def _plan(path, fmt):
+    """``(shape, dtype, read)`` of `path` from its header (see :mod:`denoise._readers`)."""
+    import imageio.v3 as iio
+
+    from ._readers import pillow_plan, tiff_plan
+
+    if fmt == "TIFF":
+        return tiff_plan(path)
+    own = _own_codec(path, fmt)
+    if own is not None:
+        return own[0], np.dtype(np.uint16), own[1]
+    planned = pillow_plan(path)
+    if planned is not None:
+        return planned
+    props = iio.improps(path, plugin="pillow")
+    return props.shape, np.dtype(props.dtype), \
+        lambda: np.asarray(iio.imread(path, plugin="pillow"))
+
+
 def check_writable(path, image):
-    """Raise ImageIOError unless `image`'s dtype and channels can be stored in `path`."""
+    """Raise ImageIOError unless `image`'s dtype and channels can be stored in `path`
+    (float16 as the float32 that every filter returns and :func:`write_image` writes)."""
     fmt = format_of(path)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    allowed = WRITABLE[fmt].get(image.dtype.name, ())
-    if channels not in allowed:
+    dtype = "float32" if image.dtype == np.float16 else image.dtype.name
+    if channels not in WRITABLE[fmt].get(dtype, ()):
         kinds = "; ".join(f"{d} with {'/'.join(map(str, c))} channels"
                           for d, c in WRITABLE[fmt].items())
+        other = next((ext for ext, f in FORMATS.items()
+                      if channels in WRITABLE[f].get(dtype, ())), None)
+        named = "float16 (written as float32)" if dtype != image.dtype.name else dtype
         raise ImageIOError(
-            f"{path}: {fmt} cannot store a {image.dtype.name} image with {channels} "
-            f"channel(s) without loss ({fmt} stores {kinds}); choose another extension, "
-            f"e.g. .tif")
+            f"{path}: {fmt} cannot store a {named} image with {channels} channel(s) "
+            f"without loss ({fmt} stores {kinds})"
+            + (f"; choose another extension, e.g. {other}" if other else ""))
     suffix = Path(path).suffix.lower()
     if channels not in _PNM_CHANNELS.get(suffix, (channels,)):
         raise ImageIOError(
@@ -184,6 +205,8 @@ def _encode(tmp, path, image, metadata):
 
     fmt = format_of(path)
     metadata = metadata or Metadata()
+    if image.dtype == np.float16:                 # as every filter returns it
+        image = image.astype(np.float32)
     if image.dtype == np.uint16 and (fmt == "PNM" or (fmt == "PNG" and image.ndim == 3)):
         with open(tmp, "wb") as fh:
             if fmt == "PNM":
@@ -194,6 +217,9 @@ def _encode(tmp, path, image, metadata):
     if fmt == "TIFF":
         _note_dropped(path, tiff_dropped(metadata))
         options = tiff_options(metadata)
+        if image.ndim == 3 and image.shape[2] == 2:   # gray + alpha, not a page stack
+            options.update(photometric="minisblack", planarconfig="contig",
+                           extrasamples=("unassalpha",))
     else:
         options = pillow_options(fmt, metadata)
     iio.imwrite(tmp, image, extension=path.suffix.lower(), plugin=_PLUGINS.get(fmt, "pillow"),
@@ -350,8 +376,15 @@ def _checked(path):
     """`path` as a Path if it is a file of a supported type that can be read without loss."""
     path = Path(path)
     format_of(path)
-    if not path.is_file():
-        raise ImageIOError(f"{path}: no such file")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageIOError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ImageIOError(f"{path}: cannot read ({_reason(exc)})") from exc
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(mode)), "a special file")
+        raise ImageIOError(f"{path}: not a regular file ({kind})")
     return path
 
 

@@ -1,0 +1,217 @@
+"""Files read wrongly before: each is read exactly, or refused naming the file and the
+reason, by read_info and read_image alike (planar and stacked TIFF, CMYK, palettes,
+animations, special files)."""
+import os
+import socket
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from denoise import io
+from denoise.cli import main
+from denoise.errors import ImageIOError
+
+RNG = np.random.default_rng(18)
+
+
+def u8(*shape):
+    return RNG.integers(0, 256, shape, dtype=np.uint8)
+
+
+def read_both(path):
+    """read_image's array, after checking read_info agrees on shape and dtype."""
+    info = io.read_info(path)
+    image = io.read_image(path)
+    assert (info.height, info.width) == image.shape[:2]
+    assert info.channels + info.alpha == (1 if image.ndim == 2 else image.shape[2])
+    assert info.dtype == image.dtype
+    return image
+
+
+def refused(path, reason):
+    """Both readers refuse `path` with ImageIOError naming it and `reason`."""
+    for read in (io.read_info, io.read_image):
+        with pytest.raises(ImageIOError, match=reason) as info:
+            read(path)
+        assert str(info.value).startswith(f"{path}: ")
+        assert len(str(info.value).splitlines()) == 1
+
+
+# --- TIFF -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("samples, photometric", [(2, "minisblack"), (3, "rgb"), (4, "rgb")])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_planar_tiff_read_samples_last(tmp_path, samples, photometric, dtype):
+    data = (u8(samples, 17, 23) * 3).astype(dtype)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, data, planarconfig="separate", photometric=photometric)
+    image = read_both(path)
+    expected = np.moveaxis(data, 0, -1)
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_planar_tiff_compressed(tmp_path):
+    data = u8(3, 20, 30)
+    path = tmp_path / "planar_zlib.tif"
+    tifffile.imwrite(path, data, planarconfig="separate", photometric="rgb",
+                     compression="zlib")
+    np.testing.assert_array_equal(read_both(path), np.moveaxis(data, 0, -1))
+
+
+def test_contiguous_rgb_with_few_rows_is_rgb(tmp_path):
+    """(5, 32, 3) written as RGB is one image of 5 rows: the file says so (YXS)."""
+    data = u8(5, 32, 3)
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, data, photometric="rgb")
+    np.testing.assert_array_equal(read_both(path), data)
+
+
+@pytest.mark.parametrize("shape", [(5, 32, 3), (5, 16, 20), (3, 16, 20), (2, 4, 16, 20, 3)])
+def test_page_stack_refused(tmp_path, shape):
+    path = tmp_path / "stack.tif"
+    kind = "rgb" if len(shape) == 5 else "minisblack"
+    tifffile.imwrite(path, u8(*shape), photometric=kind)
+    pages = int(np.prod(shape[:-2 if kind == "minisblack" else -3]))
+    refused(path, f"{pages} pages; this tool filters single images: split them first")
+
+
+def test_two_page_tiff_refused(tmp_path):
+    path = tmp_path / "two.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(u8(16, 20))
+        tif.write(u8(16, 20, 3), photometric="rgb")
+    refused(path, "2 pages")
+
+
+def test_single_page_with_unit_axes_is_one_image(tmp_path):
+    data = u8(1, 16, 20)
+    path = tmp_path / "one.tif"
+    tifffile.imwrite(path, data, photometric="minisblack")
+    np.testing.assert_array_equal(read_both(path), data[0])
+
+
+def test_cmyk_tiff_refused(tmp_path):
+    path = tmp_path / "cmyk.tif"
+    tifffile.imwrite(path, u8(16, 20, 4), photometric="separated")
+    refused(path, "CMYK: convert to RGB first")
+
+
+def test_palette_tiff_refused_not_read_as_indices(tmp_path):
+    path = tmp_path / "pal.tif"
+    colormap = np.tile(np.arange(256, dtype=np.uint16) * 257, (3, 1))
+    tifffile.imwrite(path, u8(16, 20), photometric="palette", colormap=colormap)
+    refused(path, "palette TIFF: convert to RGB first")
+
+
+# --- Pillow formats -------------------------------------------------------------------
+
+def palette_image(gray, size=(9, 7)):
+    im = Image.new("P", size)
+    entries = [(v, v, v) if gray else (v, 255 - v, (3 * v) % 256) for v in (0, 90, 180, 255)]
+    im.putpalette([c for entry in entries for c in entry])
+    indices = RNG.integers(0, 4, size[::-1], dtype=np.uint8)
+    im.putdata(indices.ravel().tolist())
+    return im, np.array(entries, dtype=np.uint8)[indices]
+
+
+@pytest.mark.parametrize("gray", [False, True])
+@pytest.mark.parametrize("trns", [None, bytes([0, 128, 255, 255])])
+def test_palette_png_keeps_colors_and_transparency(tmp_path, gray, trns):
+    im, colors = palette_image(gray)
+    path = tmp_path / "pal.png"
+    im.save(path, **({} if trns is None else {"transparency": trns}))
+    image = read_both(path)
+    expected = colors[..., :1] if gray else colors
+    if trns is not None:
+        indices = np.asarray(Image.open(path))
+        expected = np.concatenate([expected, np.frombuffer(trns, np.uint8)[indices][..., None]],
+                                  axis=2)
+    np.testing.assert_array_equal(image, expected[..., 0] if expected.shape[2] == 1 else expected)
+
+
+def test_color_keyed_rgb_png_gets_alpha(tmp_path):
+    data = u8(8, 10, 3)
+    data[0, 0] = (1, 2, 3)
+    path = tmp_path / "key.png"
+    Image.fromarray(data).save(path, transparency=(1, 2, 3))
+    image = read_both(path)
+    np.testing.assert_array_equal(image[..., :3], data)
+    alpha = np.where((data == (1, 2, 3)).all(axis=2), 0, 255)
+    np.testing.assert_array_equal(image[..., 3], alpha)
+
+
+def test_cmyk_jpeg_refused(tmp_path):
+    path = tmp_path / "cmyk.jpg"
+    Image.fromarray(u8(16, 20, 4), "CMYK").save(path)
+    refused(path, "CMYK: convert to RGB first")
+
+
+@pytest.mark.parametrize("ext", [".png", ".webp"])
+def test_animation_refused(tmp_path, ext):
+    path = tmp_path / f"anim{ext}"
+    frames = [Image.fromarray(u8(16, 20, 3)) for _ in range(3)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], lossless=True)
+    refused(path, "3 frames; this tool filters single images")
+
+
+# --- special files and float16 output --------------------------------------------------
+
+def test_fifo_refused_without_blocking(tmp_path, runner):
+    path = tmp_path / "pipe.png"
+    os.mkfifo(path)
+    refused(path, r"not a regular file \(a FIFO\)")
+    out = tmp_path / "out.png"                 # one input to one output file, as usual
+    result = runner.invoke(main, ["run", str(path), "-o", str(out), "-m", "median",
+                                  "--sigma", "10"])
+    assert result.exit_code == 1 and "not a regular file (a FIFO)" in result.stderr
+    assert not out.exists()
+
+
+def test_directory_and_socket_named(tmp_path):
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    refused(folder, r"not a regular file \(a directory\)")
+    sock_path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        refused(sock_path, r"not a regular file \(a socket\)")
+
+
+def test_float16_written_as_float32_tiff(tmp_path):
+    image = RNG.random((6, 7)).astype(np.float16)
+    io.check_writable(tmp_path / "f.tif", image)
+    io.write_image(tmp_path / "f.tif", image)
+    back = io.read_image(tmp_path / "f.tif")
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, image.astype(np.float32))
+    with pytest.raises(ImageIOError, match=r"float16 \(written as float32\).*e\.g\. \.tif$"):
+        io.check_writable(tmp_path / "f.png", image)
+
+
+def test_cli_refused_input_exit_1_no_output(tmp_path, runner):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, u8(5, 16, 20), photometric="minisblack")
+    out = tmp_path / "out.png"
+    result = runner.invoke(main, ["run", str(path), "-o", str(out), "-m", "median",
+                                  "--sigma", "10"])
+    assert result.exit_code == 1, result.output
+    assert f"{path}: 5 pages; this tool filters single images" in result.stderr
+    assert not out.exists()
+
+
+def test_gray_alpha_tiff_written_as_one_page(tmp_path):
+    image = u8(21, 34, 2)
+    io.write_image(tmp_path / "ga.tif", image)
+    with tifffile.TiffFile(tmp_path / "ga.tif") as tif:
+        assert len(tif.pages) == 1 and tif.series[0].axes == "YXS"
+    np.testing.assert_array_equal(read_both(tmp_path / "ga.tif"), image)
+
+
+def test_color_keyed_gray_png_gets_alpha(tmp_path):
+    data = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    Image.fromarray(data).save(tmp_path / "key.png", transparency=5)
+    image = read_both(tmp_path / "key.png")
+    np.testing.assert_array_equal(image[..., 0], data)
+    np.testing.assert_array_equal(image[..., 1], np.where(data == 5, 0, 255))
