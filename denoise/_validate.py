@@ -27,6 +27,26 @@ def check_positive(name, value):
     return float(value)
 
 
+def check_at_most(name, value, limit, reason):
+    """Return `value` if it is <= `limit` (not NaN), else raise giving `reason`: the
+    limit a quantity derived from `value` must respect."""
+    if not value <= limit:
+        raise InvalidParameterError(f"{name} must be <= {limit:g} ({reason}), got {value:g}")
+    return value
+
+
+#: How many times the data range an intensity (sigma, h) may be, as for a relative
+#: sigma: larger values overflow what is derived from them and smooth no more.
+MAX_RELATIVE = 1e6
+
+
+def check_intensity(name, value, data_range):
+    """Return `value` as float if it is a finite number > 0 and at most MAX_RELATIVE
+    times `data_range` (the image's units per working unit), else raise."""
+    return check_at_most(name, check_positive(name, value), MAX_RELATIVE * data_range,
+                         f"{MAX_RELATIVE:g} times the data range {data_range:g}")
+
+
 def check_bool(name, value):
     """Return `value` if it is a bool, else raise."""
     if not isinstance(value, bool):

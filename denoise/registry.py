@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ._image import ImageInfo, from_working, map_planes, to_working
-from ._validate import check_positive
+from ._validate import check_intensity
 from .errors import DenoiseError, InvalidParameterError, MissingSigmaError, UnknownFilterError
 
 REGISTRY: dict = {}
@@ -128,7 +128,7 @@ class FilterSpec:
         None, and InvalidParameterError for an unknown parameter name.
         """
         if sigma is not None:
-            check_positive("sigma", sigma)
+            check_intensity("sigma", sigma, info.data_range)
         elif self.sigma_required:
             raise MissingSigmaError(
                 f"{self.name} needs the noise level, whatever its parameters: give sigma "
@@ -287,10 +287,13 @@ def _coerce(key, typ, text):
             return low in _TRUE
         raise InvalidParameterError(f"{key} must be true or false, got {text!r}")
     try:
-        return typ(text)
+        value = typ(text)
     except ValueError:
         raise InvalidParameterError(
             f"{key} must be of type {typ.__name__}, got {text!r}") from None
+    if typ is float and not math.isfinite(value):
+        raise InvalidParameterError(f"{key} must be a finite number, got {text.strip()}")
+    return value
 
 
 @functools.lru_cache(maxsize=None)

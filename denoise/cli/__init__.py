@@ -16,7 +16,20 @@ from .tune import tune
 from .warmup import warmup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class App(click.Group):
+    """The command group: an interrupt (Ctrl-C) while parsing, planning or running
+    ends with click's one line "Aborted!" and exit code 130 (128 + SIGINT)."""
+
+    def make_context(self, *args, **kwargs):
+        with opt.interrupt_aborts():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with opt.interrupt_aborts():
+            return super().invoke(ctx)
+
+
+@click.group(cls=App, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="denoise")
 @opt.verbosity
 def main():

@@ -92,7 +92,7 @@ def bench(ctx, dataset, sigmas, noise, density, offset, methods, params, against
             check_report_folder(report, overwrite)
     try:
         result = run_bench(dataset, sigmas, names, limit=limit, method_limits=limits,
-                           threads=threads, montage_image=montage_image,
+                           threads=opt.threads(ctx, threads), montage_image=montage_image,
                            progress=not opt.quiet(ctx), noise=noise,
                            noise_options={"density": density, "offset": offset}, params=given)
     except InvalidParameterError as exc:

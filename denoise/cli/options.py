@@ -1,6 +1,7 @@
 """Click options and helpers shared by several commands."""
 import contextlib
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -92,6 +93,16 @@ def note(ctx, message):
         tqdm.write(f"denoise: {message}", file=sys.stderr)
 
 
+def threads(ctx, value, workers=1):
+    """--threads as the kernels may use it: lowered to the cores (or to the cores
+    per worker) with a note saying why; None stays None (all cores)."""
+    from ..executors import worker_threads
+
+    each, message = worker_threads(workers, value)
+    note(ctx, message)
+    return None if value is None else each
+
+
 def note_left_out(ctx, counts):
     """Say how many files of the input folders were not read, by extension."""
     if counts:
@@ -109,6 +120,22 @@ def usage_errors(hint=None):
         if hint:
             raise click.BadParameter(str(exc), param_hint=hint) from None
         raise click.UsageError(str(exc)) from None
+
+
+#: The exit code after an interrupt (Ctrl-C): 128 + SIGINT, as shells report it.
+INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def interrupt_aborts():
+    """An interrupt in the block ends the command with click's "Aborted!" and exit
+    code 130, without a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(err=True)                    # closes the terminal's ^C echo
+        click.echo("Aborted!", err=True)
+        raise click.exceptions.Exit(INTERRUPTED) from None
 
 
 @contextlib.contextmanager
@@ -205,14 +232,14 @@ def number_list(ctx, param, value):
         numbers = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"expected numbers like 15,25,50, got {value!r}") from None
-    if not numbers or any(not n > 0 for n in numbers):
-        raise click.BadParameter(f"values must be > 0, got {value!r}")
+    if not numbers or any(not (n > 0 and math.isfinite(n)) for n in numbers):
+        raise click.BadParameter(f"values must be finite numbers > 0, got {value!r}")
     return numbers
 
 
 def positive(ctx, param, value):
-    if value is not None and not value > 0:
-        raise click.BadParameter(f"must be > 0, got {value}", ctx, param)
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise click.BadParameter(f"must be a finite number > 0, got {value}", ctx, param)
     return value
 
 

@@ -47,7 +47,7 @@ def regress(ctx, baseline, samples, methods, update, tolerance_db, tolerance_ssi
         check_tolerances(tolerance_db, tolerance_ssim)
         names = list(methods) or our_methods()
         old = load_baseline(baseline) if (baseline.exists() or not update) else {}
-        set_threads(threads)
+        set_threads(opt.threads(ctx, threads))
         with opt.compile_notice(ctx, ", ".join(names)):
             current = measure(samples, names, progress=not opt.quiet(ctx))
     rows = compare({m: v for m, v in old.items() if not methods or m in names}, current,

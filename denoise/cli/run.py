@@ -60,7 +60,7 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
     """
     from ..auto import NoiseRequest, check_plans, validation_sigma
     from ..batch import jobs_for, left_out, plan_files
-    from ..executors import run_jobs, worker_threads
+    from ..executors import run_jobs
     from .progress import Progress
     from ..registry import coerce_params, get_filter
     from ..runfile import DenoiseStep
@@ -77,7 +77,7 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
             lambda jobs: plan_files(jobs, lambda info: spec.plan(
                 info, validation_sigma(request, info), **given), max_pixels=max_pixels),
             lambda jobs, plans: check_plans(jobs, plans, request))
-        opt.note(ctx, worker_threads(jobs, threads)[1])
+        opt.threads(ctx, threads, jobs)
         opt.note_left_out(ctx, left_out(inputs, recursive=recursive))
         records = opt.RunLog(ctx, log_path, spec.name)
         with opt.compile_notice(ctx, spec.name):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import run_bands
-from .._validate import check_bool, check_choice, check_int, check_positive
+from .._validate import check_bool, check_choice, check_int, check_intensity, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from ._attention_kernels import Inputs, Stage, attend_band, band_buffers, band_rows
@@ -188,7 +188,7 @@ def _prepare(info, sigma, p):
     alpha, beta = check_positive("alpha", p["alpha"]), check_positive("beta", p["beta"])
     affine = check_bool("affine", p["affine"])
     check_choice("weights", p["weights"], WEIGHTS)
-    softmax, h = p["weights"] == "softmax", check_positive("h", p["h"])
+    softmax, h = p["weights"] == "softmax", check_intensity("h", p["h"], info.data_range)
     check_choice("aggregate", p["aggregate"], AGGREGATES)
     pixel = p["aggregate"] == "pixel"
     if pixel and (sizes[0][2] != 1 or (n_stages > 1 and sizes[1][2] != 1)):

@@ -4,7 +4,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import run_bands
-from .._validate import check_bool, check_choice, check_int, check_positive
+from .._validate import check_at_most, check_bool, check_choice, check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from ._bilateral_kernels import BAND, box_planes, color_band, gray_band, pad_planes, rgb_band
@@ -13,6 +13,8 @@ from ._weights import LOG2E, reflect_index
 
 #: sigma (8-bit units) above which the box pilot is used by default.
 PILOT_ABOVE = 20.0
+#: The largest window half-width (radius), in pixels.
+MAX_RADIUS = 50
 #: The algorithms: the exact direct kernel, the constant-time shiftable one (gray,
 #: within 1e-3 of the data range), or the faster of the two for the plan.
 ALGORITHMS = ("direct", "fast", "auto")
@@ -54,6 +56,9 @@ def _bilateral_rule(info, sigma, values):
         else:
             out["sigma_spatial"] = min(max(sigma255 / 12.5, 1.0), 4.0)
     if out["radius"] is None and isinstance(out["sigma_spatial"], (int, float)):
+        check_at_most("sigma_spatial", out["sigma_spatial"], MAX_RADIUS / 2,
+                      f"the radius ceil(2 sigma_spatial) is at most {MAX_RADIUS}; "
+                      f"or give radius")
         out["radius"] = int(np.ceil(2.0 * out["sigma_spatial"]))
     if out["sigma_range"] is None and sigma is not None:
         out["sigma_range"] = (0.7 if out["pilot"] else 2.5) * sigma
@@ -109,7 +114,7 @@ def _prepare(info, sigma, p):
     compat = check_bool("opencv_compat", p["opencv_compat"])
     sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
     sigma_range = check_positive("sigma_range", p["sigma_range"]) / info.data_range
-    radius = check_int("radius", p["radius"], minimum=0, maximum=50)
+    radius = check_int("radius", p["radius"], minimum=0, maximum=MAX_RADIUS)
     name = check_choice("algorithm", p["algorithm"], ALGORITHMS)
     algorithm = _algorithm(name, radius, pilot, compat, sigma_range, info.channels)
     # 2^(gain^2 d^2) = exp(-d^2 / (2 sigma_range^2)); finite gain: never 0 * inf

@@ -239,7 +239,7 @@ def _lark_rule(info, sigma, values):
     if h is None and sigma is not None:
         h = out["h"] = 2.8 * (max(sigma * 255.0 / info.data_range, 1.0) / 25.0) ** 0.35
     if values["radius"] is None and isinstance(h, (int, float)):
-        out["radius"] = int(min(10, max(3, round(2.2 * h))))
+        out["radius"] = int(max(3, round(min(10.0, 2.2 * h))))
     return out
 
 

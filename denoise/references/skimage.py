@@ -1,7 +1,7 @@
 """scikit-image's denoisers as ``ref:`` methods: non-local means, bilateral, TV, wavelet."""
 import math
 
-from .._validate import check_bool, check_int, check_positive
+from .._validate import check_at_most, check_bool, check_int, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from . import available, call_package, channel_axis, scaled
@@ -64,7 +64,9 @@ def skimage_nlm(image, *, sigma: float | None = None, h: float | None = None,
 
 
 def _bilateral_prepare(info, sigma, p):
-    sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
+    sigma_spatial = check_at_most(
+        "sigma_spatial", check_positive("sigma_spatial", p["sigma_spatial"]), 100 / 3,
+        "the window radius ceil(3 sigma_spatial) is at most 100")
     config = dict(sigma_color=check_positive("sigma_color", p["sigma_color"]) / info.data_range,
                   sigma_spatial=sigma_spatial, mode="reflect",
                   channel_axis=channel_axis(info))
