@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 DATASETS ?= ../shared/datasets
 NOISE_SETS = --dataset Set12=$(DATASETS)/Set12 --dataset BSD68=$(DATASETS)/BSD68 --dataset CBSD68=$(DATASETS)/CBSD68
 
-.PHONY: install install-test demo test regress bench samples clean
+.PHONY: install install-test demo test fuzz regress bench samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: install
 test: install-test
 	$(BIN)/python -m pytest
 	$(BIN)/denoise -q regress
+
+# make fuzz: property-based fuzzing of every method, 10000 examples each (DENOISE_FUZZ_EXAMPLES=N).
+fuzz: install-test
+	DENOISE_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
 
 # make bench: the standard suite on ../shared/datasets (or DATASETS=dir): every method
 # of ours and every installed reference (--against all; `denoise bench` alone runs only

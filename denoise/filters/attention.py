@@ -166,8 +166,10 @@ def _rule(info, sigma, values):
     softmax temperature, higher when PCA features are compared."""
     derived = {}
     if values["value"] is None and values["patch2"] is not None:
-        n = values["patch2"] ** 2
-        derived["value"] = "wiener" if n < (values["group2"] or 0) else "ridge"
+        n = check_int("patch2", values["patch2"], minimum=1, maximum=21, odd=True) ** 2
+        group2 = values["group2"]
+        k = 0 if group2 is None else check_int("group2", group2, minimum=1, maximum=256)
+        derived["value"] = "wiener" if n < k else "ridge"
     if sigma is not None:
         sigma255 = sigma * 255.0 / info.data_range
         patch, group = next((p, k) for limit, p, k in TABLE if sigma255 <= limit)

@@ -4,7 +4,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import run_bands
-from .._validate import check_at_most, check_bool, check_choice, check_int, check_positive
+from .._validate import (check_at_most, check_bool, check_choice, check_int, check_intensity,
+                         check_positive)
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from ._bilateral_kernels import BAND, box_planes, color_band, gray_band, pad_planes, rgb_band
@@ -113,7 +114,8 @@ def _prepare(info, sigma, p):
     pilot = check_bool("pilot", p["pilot"])
     compat = check_bool("opencv_compat", p["opencv_compat"])
     sigma_spatial = check_positive("sigma_spatial", p["sigma_spatial"])
-    sigma_range = check_positive("sigma_range", p["sigma_range"]) / info.data_range
+    sigma_range = check_intensity("sigma_range", p["sigma_range"], info.data_range) \
+        / info.data_range
     radius = check_int("radius", p["radius"], minimum=0, maximum=MAX_RADIUS)
     name = check_choice("algorithm", p["algorithm"], ALGORITHMS)
     algorithm = _algorithm(name, radius, pilot, compat, sigma_range, info.channels)

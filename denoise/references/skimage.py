@@ -1,7 +1,9 @@
 """scikit-image's denoisers as ``ref:`` methods: non-local means, bilateral, TV, wavelet."""
 import math
 
-from .._validate import check_at_most, check_bool, check_int, check_positive
+import numpy as np
+
+from .._validate import check_at_most, check_bool, check_int, check_intensity, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
 from . import available, call_package, channel_axis, scaled
@@ -67,7 +69,8 @@ def _bilateral_prepare(info, sigma, p):
     sigma_spatial = check_at_most(
         "sigma_spatial", check_positive("sigma_spatial", p["sigma_spatial"]), 100 / 3,
         "the window radius ceil(3 sigma_spatial) is at most 100")
-    config = dict(sigma_color=check_positive("sigma_color", p["sigma_color"]) / info.data_range,
+    sigma_color = check_intensity("sigma_color", p["sigma_color"], info.data_range)
+    config = dict(sigma_color=sigma_color / info.data_range,
                   sigma_spatial=sigma_spatial, mode="reflect",
                   channel_axis=channel_axis(info))
     window = max(5, 2 * math.ceil(3 * sigma_spatial) + 1)      # skimage's default win_size
@@ -179,7 +182,12 @@ def _wavelet_prepare(info, sigma, p):
 def _wavelet_apply(work, plan):
     from skimage.restoration import denoise_wavelet
 
-    return call_package(work, lambda arr: denoise_wavelet(arr, **plan.config))
+    out = call_package(work, lambda arr: denoise_wavelet(arr, **plan.config))
+    # a constant channel: scikit-image's estimated sigma is 0 and its shrinkage NaN,
+    # where the constant itself is the estimate
+    bad = ~np.isfinite(out)
+    out[bad] = work[bad]
+    return out
 
 
 @register("ref:skimage-wavelet", family="wavelet", prepare=_wavelet_prepare,
