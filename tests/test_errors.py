@@ -145,3 +145,17 @@ def test_an_interrupt_at_start_up_aborts_without_a_traceback(runner, image, tmp_
     assert "Traceback" not in result.output
     assert [line for line in result.stderr.splitlines() if line] == ["Aborted!"]
     assert not (tmp_path / "out.png").exists()
+
+
+def test_a_tiny_spatial_sigma_is_the_identity_without_warnings():
+    """sigma_spatial = 1e-300: every weight but the centre's is 0 (no overflow warning),
+    so the output is the input (up to the working scale's rounding)."""
+    import warnings
+
+    from denoise import bilateral
+
+    image = np.random.default_rng(3).random((9, 8)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = bilateral(image, sigma_range=0.1, sigma_spatial=1e-300, radius=2)
+    np.testing.assert_allclose(out, image, rtol=1e-6, atol=0)

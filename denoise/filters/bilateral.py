@@ -68,9 +68,10 @@ def _bilateral_rule(info, sigma, values):
 
 def spatial_weights(radius, sigma_spatial):
     """(2r+1, 2r+1) float32 Gaussian ``exp(-(di^2 + dj^2) / (2 sigma_spatial^2))``."""
-    d = np.arange(-radius, radius + 1, dtype=np.float64)
-    d2 = d[:, None] ** 2 + d[None, :] ** 2
-    return np.exp(-d2 / (2.0 * sigma_spatial ** 2)).astype(np.float32)
+    z = np.arange(-radius, radius + 1, dtype=np.float64) / sigma_spatial
+    with np.errstate(over="ignore"):          # a tiny sigma: weight 0 off the centre
+        z2 = z[:, None] ** 2 + z[None, :] ** 2
+    return np.exp(-0.5 * z2).astype(np.float32)
 
 
 def table_taps(table):
