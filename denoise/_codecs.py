@@ -22,22 +22,58 @@ _PNM_TOKEN = re.compile(rb"\s*(?:#[^\n]*\n\s*)*(\S+)")
 
 # --- PNG ----------------------------------------------------------------------------
 
-def png16_shape(head):
-    """``(height, width, channels)`` if the PNG starting with `head` (at least 26 bytes)
-    is 16-bit with several samples per pixel (Pillow would reduce it), else None."""
-    if len(head) < 26 or not head.startswith(PNG_SIGNATURE) or head[24] != 16 \
-            or head[25] not in _PNG_CHANNELS:
+def png16_plan(path, head):
+    """``((height, width, channels), read)`` if the PNG at `path`, starting with `head`
+    (at least 26 bytes), is 16-bit with several samples per pixel, or 16-bit gray or
+    RGB with a transparent color (tRNS), which Pillow would reduce to 8 bits or read
+    without its transparency; else None. A color key becomes an alpha channel
+    (0 where a pixel is the key, 65535 elsewhere), as Pillow does for 8 bits."""
+    if len(head) < 26 or not head.startswith(PNG_SIGNATURE) or head[24] != 16:
         return None
     width, height = struct.unpack(">II", head[16:24])
-    return height, width, _PNG_CHANNELS[head[25]]
+    kind = head[25]
+    key = _png_key(path, kind) if kind in (0, 2) else None
+    if kind not in _PNG_CHANNELS and key is None:
+        return None
+    channels = _PNG_CHANNELS.get(kind, 1 if kind == 0 else 3) + (key is not None)
+    return (height, width, channels), lambda: _expect(read_png16(path), channels)
 
 
 def read_png16(path):
-    """The samples of a 16-bit color or gray+alpha PNG, as uint16 (H, W, C)."""
+    """The samples of a 16-bit PNG read by :func:`png16_plan`, as uint16 (H, W, C):
+    libpng (imagecodecs) turns a tRNS color key into alpha."""
     import imagecodecs
 
     with open(path, "rb") as fh:
         return np.asarray(imagecodecs.png_decode(fh.read()))
+
+
+def _expect(image, channels):
+    """`image` as (H, W, `channels`), or ValueError if the decoder disagreed with the
+    header (the file is then refused rather than read differently)."""
+    image = image.reshape(image.shape[:2] + (-1,))
+    if image.shape[2] != channels:
+        raise ValueError(f"decoded {image.shape[2]} channels where the header declares "
+                         f"{channels}")
+    return image
+
+
+def _png_key(path, kind):
+    """The transparent color of a gray (`kind` 0) or RGB (2) PNG: its tRNS chunk's
+    values, or None. Chunks are skipped by their length up to the first IDAT."""
+    with open(path, "rb") as fh:
+        fh.seek(len(PNG_SIGNATURE))
+        while len(header := fh.read(8)) == 8:
+            length, name = struct.unpack(">I4s", header)
+            if name == b"IDAT":
+                return None
+            if name == b"tRNS":
+                body = fh.read(length)
+                count = 1 if kind == 0 else 3
+                return struct.unpack(f">{count}H", body[:2 * count]) \
+                    if len(body) >= 2 * count else None
+            fh.seek(length + 4, 1)
+    return None
 
 
 def write_png16(file, image, *, icc=None, exif=None, dpi=None):

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ._image import ImageInfo, data_range_of
+from ._image import ImageInfo
 from .errors import InvalidParameterError
 from .noise.condition import NoiseSetting, denoise_under, direct_sigma, resolve_noise
 from .registry import get_filter
@@ -23,7 +23,8 @@ class NoiseRequest:
     each image's data range (`relative`, a fraction), or nothing (estimate); the noise
     model; a noise-level function's gain and offset ([0, 1] units); chroma strength;
     the strength that multiplies the sigma the method is given (above 1 smooths more),
-    and optionally the noise already resolved for the image."""
+    optionally the noise already resolved for the image, and the data range to take
+    for every image (None: each image's own, :func:`~denoise._image.image_range`)."""
 
     sigma: Optional[float] = None
     relative: Optional[float] = None
@@ -33,6 +34,7 @@ class NoiseRequest:
     chroma: float = 1.0
     strength: float = 1.0          # multiplies the sigma the method is given
     fixed: Optional[NoiseSetting] = None   # the noise already resolved (tune: once per image)
+    data_range: Optional[float] = None     # given; None: each image's own
 
     @property
     def absolute(self):
@@ -78,23 +80,25 @@ def denoise_image(image, method, request, given=None):
     and `given` parameters, for the noise `request` describes."""
     spec = get_filter(method) if isinstance(method, str) else method
     given = dict(given or {})
+    info = ImageInfo.of(image, request.data_range)
     setting = request.fixed or resolve_noise(
-        image, sigma=request.sigma_for(data_range_of(image.dtype)), model=request.model,
-        gain=request.gain, offset=request.offset, chroma=request.chroma)
+        image, sigma=request.sigma_for(info.data_range), model=request.model,
+        gain=request.gain, offset=request.offset, chroma=request.chroma,
+        data_range=info.data_range)
     sigma = direct_sigma(image, setting)
     if sigma is not None:
-        plan = spec.plan(ImageInfo.of(image), sigma * request.strength, **given)
+        plan = spec.plan(info, sigma * request.strength, **given)
         return spec.run(image, plan), setting
 
-    def method_on(work, unit_sigma):
-        plan = spec.plan(ImageInfo.of(work), unit_sigma * request.strength, **given)
+    def method_on(work, unit_sigma):                  # work: float64 on [0, 1]
+        plan = spec.plan(ImageInfo.of(work, 1.0), unit_sigma * request.strength, **given)
         return spec.run(work, plan)
 
     return denoise_under(image, setting, method_on), setting
 
 
 def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain=None,
-            offset=None, chroma_strength=1.0, strength=1.0, **params):
+            offset=None, chroma_strength=1.0, strength=1.0, data_range=None, **params):
     """Denoise `image` with `method`, its noise estimated unless given.
 
     Parameters
@@ -116,6 +120,11 @@ def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain
     strength : float, default 1.0
         Multiplies the sigma the method is given (above 1 smooths more), whatever
         the noise model; ``denoise tune`` chooses it without a clean image.
+    data_range : float, optional
+        What the image's values span, in its units: the scale sigma rules, relative
+        sigmas and the noise-level function are read against. Default 255 / 65535
+        for 8 / 16 bits; for float images 1, 255 or 65535, the smallest whose four
+        times holds every value, else the largest magnitude (``denoise.image_range``).
     **params
         The method's parameters.
 
@@ -139,7 +148,7 @@ def denoise(image, method="attention", *, sigma="auto", noise_model="auto", gain
     if not strength > 0:
         raise InvalidParameterError(f"strength must be > 0, got {strength!r}")
     request = NoiseRequest(absolute, relative, noise_model, gain, offset, chroma_strength,
-                           strength)
+                           strength, data_range=data_range)
     return denoise_image(image, method, request, params)[0]
 
 
@@ -155,7 +164,7 @@ def check_plans(jobs, plans, request):
     for job, plan in zip(jobs, plans):
         if plan is None:
             continue
-        top = data_range_of(plan.info.dtype)
+        top = plan.info.data_range
         seen.setdefault(top, job.source)
         if len(seen) > 1:
             (top_a, file_a), (top_b, file_b) = list(seen.items())[:2]
@@ -169,6 +178,6 @@ def check_plans(jobs, plans, request):
 def validation_sigma(request, info):
     """A sigma to plan with before the image is read (so a bad -p fails first): the
     request's, or a typical one (25 on a 0-255 scale) when it will be estimated."""
-    top = data_range_of(info.dtype)
+    top = info.data_range
     sigma = request.sigma_for(top)
     return 25.0 / 255.0 * top if sigma is None and request.gain is None else sigma

@@ -12,13 +12,15 @@ import glob
 import logging
 import os
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ._image import check_data_range
 from .errors import DenoiseError, ImageIOError, InvalidParameterError, OutputExistsError
-from .io import (FORMATS, MAX_PIXELS, check_writable, is_image_path, iter_images, read_image, read_info,
-                 remove_stale_temps, write_image)
+from .io import (FORMATS, MAX_PIXELS, check_writable, format_of, is_image_path, iter_images,
+                 read_image, read_info, remove_stale_temps, write_image)
 from .metadata import Saving
 
 log = logging.getLogger(__name__)
@@ -219,19 +221,22 @@ def _check_distinct(jobs):
         seen[target] = job.source
 
 
-def plan_files(jobs, plan_for, *, max_pixels=MAX_PIXELS):
+def plan_files(jobs, plan_for, *, max_pixels=MAX_PIXELS, data_range=None):
     """Plan every job's input from its header, before any pixel is filtered.
 
     `plan_for(info)` plans for an :class:`~denoise._image.ImageInfo` (once per kind
-    of image). Returns ``(plans, report)``: the plan of each job (None where the
-    header could not be read, or declares more than `max_pixels`) and a
-    :class:`Report` of those files. A parameter error raises InvalidParameterError
-    naming the file, since it concerns them all.
+    of image), of the given `data_range`, else the dtype's, or for float images
+    the range of their values (read once here, window by window for a TIFF).
+    Returns ``(plans, report)``: the plan of each job (None where the file could
+    not be read, or declares more than `max_pixels`) and a :class:`Report` of those
+    files. A parameter error raises InvalidParameterError naming the file, since it
+    concerns them all.
     """
     report, plans, cache = Report(), [], {}
     for job in jobs:
         try:
-            info = read_info(job.source, max_pixels=max_pixels)
+            info = _with_range(read_info(job.source, max_pixels=max_pixels), job.source,
+                               data_range, max_pixels)
         except ImageIOError as exc:
             report.failed.append((job.source, str(exc)))
             plans.append(None)
@@ -245,6 +250,23 @@ def plan_files(jobs, plan_for, *, max_pixels=MAX_PIXELS):
                      cache[info].describe())
         plans.append(cache[info])
     return plans, report
+
+
+def _with_range(info, path, data_range, max_pixels):
+    """`info` with its data range: given, the dtype's, or a float file's values'."""
+    from .tiling import TiffWindows, source_range
+
+    if data_range is None and info.dtype.kind != "f":
+        return info
+    if data_range is None:
+        windows = TiffWindows.open(path) if format_of(path) == "TIFF" else None
+        try:
+            data_range = None if windows is None else source_range(windows)
+        except (ValueError, OSError):        # truncated: read whole, it fails with a reason
+            pass
+        if data_range is None:
+            data_range = source_range(read_image(path, max_pixels=max_pixels))
+    return dataclasses.replace(info, data_range=check_data_range(data_range))
 
 
 # --- one job --------------------------------------------------------------------------
@@ -306,7 +328,7 @@ def clean_targets(jobs):
     return sum(len(remove_stale_temps(f)) for f in folders if f.is_dir())
 
 
-def estimate_files(inputs, estimator, *, recursive=False):
+def estimate_files(inputs, estimator, *, recursive=False, data_range=None):
     """``([(path, NoiseEstimate)], Report)`` for the image files in `inputs`."""
     from .noise.estimate import estimate_noise
 
@@ -318,7 +340,7 @@ def estimate_files(inputs, estimator, *, recursive=False):
     for path in paths:
         try:
             rows.append((path, estimate_noise(read_image(path), estimator=estimator,
-                                              warn=False)))
+                                              warn=False, data_range=data_range)))
             report.done.append(path)
         except DenoiseError as exc:
             report.failed.append((path, str(exc)))

@@ -39,10 +39,11 @@ LOCAL_CLUSTER_CONFIG = {
 
 
 def cores():
-    """The cores the kernels may use (Numba's default thread count)."""
+    """The threads the kernels may use: Numba's pool (``NUMBA_NUM_THREADS``, by default
+    the machine's cores; a lower value there is a ceiling ``set_num_threads`` keeps)."""
     import numba
 
-    return int(numba.config.NUMBA_DEFAULT_NUM_THREADS)
+    return int(numba.config.NUMBA_NUM_THREADS)
 
 
 def worker_threads(workers, threads=None):

@@ -391,15 +391,14 @@ def _checked(path):
 def _own_codec(path, fmt):
     """``(shape, read)`` for the files Pillow would read with less depth (16-bit color
     PNG, 16-bit PNM), read here by :mod:`denoise._codecs`; None for the others."""
-    from ._codecs import png16_shape, pnm_header, read_png16, read_pnm16
+    from ._codecs import png16_plan, pnm_header, read_pnm16
 
     if fmt not in ("PNG", "PNM"):
         return None
     with open(path, "rb") as fh:
         head = fh.read(512)
     if fmt == "PNG":
-        shape = png16_shape(head)
-        return None if shape is None else (shape, lambda: read_png16(path))
+        return png16_plan(path, head)
     header = pnm_header(head)
     if header is None or header[3] <= 255:
         return None

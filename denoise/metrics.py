@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._image import check_image, data_range_of, split_alpha
+from ._image import check_image, image_range, split_alpha
 from .batch import Report
 from .errors import DenoiseError, ImageFormatError
 from .io import iter_images, read_image
@@ -40,11 +40,12 @@ def ssim(reference, estimate, *, data_range):
                                        channel_axis=channel_axis))
 
 
-def score_images(clean, denoised, name=""):
-    """Score one pair of images; alpha is ignored, data range from the clean dtype."""
+def score_images(clean, denoised, name="", data_range=None):
+    """Score one pair of images; alpha is ignored, data range given or the clean
+    image's (:func:`~denoise._image.image_range`)."""
     check_image(clean)
     check_image(denoised)
-    data_range = data_range_of(clean.dtype)
+    data_range = image_range(clean, data_range)
     clean_color, _ = split_alpha(clean[..., None] if clean.ndim == 2 else clean)
     den_color, _ = split_alpha(denoised[..., None] if denoised.ndim == 2 else denoised)
     return Score(name, psnr(clean_color, den_color, data_range=data_range),

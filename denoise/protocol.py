@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._image import data_range_of, split_alpha
+from ._image import image_range, split_alpha
 from .errors import InvalidParameterError
 from .io import iter_images, read_image
 from .metrics import psnr, ssim
@@ -36,7 +36,7 @@ def load_dataset(folder, limit=None):
 def clean_image(path):
     """Read `path` as float64 in its own units, and its data range (alpha dropped)."""
     image, _ = split_alpha(read_image(path))
-    data_range = data_range_of(image.dtype)
+    data_range = image_range(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     return image.astype(np.float64), data_range
@@ -64,15 +64,16 @@ def method_sigma(noise, level):
 
 
 def run_method(spec, scaled, sigma, given=None):
-    """`spec` on the float image `scaled` at `sigma`, with the `given` parameters
-    (working units); with no sigma, a method that needs one gets the noise estimated
-    from the image, as ``denoise run`` does."""
+    """`spec` on the float image `scaled` (on [0, 1]: its data range is 1 whatever
+    the noise's excursions) at `sigma`, with the `given` parameters (working units);
+    with no sigma, a method that needs one gets the noise estimated from the image,
+    as ``denoise run`` does."""
     given = given or {}
     if sigma is None and spec.needs_sigma(given=given):
         from .auto import NoiseRequest, denoise_image
 
-        return denoise_image(scaled, spec, NoiseRequest(), given)[0]
-    return spec.func(scaled, sigma=sigma, **given)
+        return denoise_image(scaled, spec, NoiseRequest(data_range=1.0), given)[0]
+    return spec.func(scaled, sigma=sigma, data_range=1.0, **given)
 
 
 def denoise_scaled(spec, noisy, sigma, data_range):

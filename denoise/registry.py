@@ -171,7 +171,7 @@ class FilterSpec:
                 f"not {info.describe()}")
         if self.native:
             return map_planes(image, lambda plane: self.apply(plane, plan))
-        work, layout = to_working(image)
+        work, layout = to_working(image, plan.info.data_range)
         return from_working(self.apply(work, plan), layout)
 
     def needs_sigma(self, info=None, given=None):
@@ -190,8 +190,10 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, nat
              family=None, available=True, sigma_required=False):
     """Make the decorated stub a method: its signature and docstring define it.
 
-    Returns the public function ``f(image, *, sigma=None, **params)``, which plans
-    for the image and runs the plan. `family` (default: the name) groups a method
+    Returns the public function ``f(image, *, sigma=None, data_range=None, **params)``,
+    which plans for the image and runs the plan. `data_range` (every method takes it)
+    is what the image's values span, in its units; by default 255 / 65535 for 8 / 16
+    bits and, for float images, read from the values (:func:`~._image.image_range`). `family` (default: the name) groups a method
     with the references that compute the same thing. With `available` false (a
     missing optional package) the function exists but is not registered.
     """
@@ -201,12 +203,13 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, nat
         doc = inspect.getdoc(stub) or ""
 
         @functools.wraps(stub)
-        def method(*args, **kwargs):
+        def method(*args, data_range=None, **kwargs):
             bound = signature.bind(*args, **kwargs)
             given = dict(bound.arguments)
             image = given.pop("image")
             sigma = given.pop("sigma", None)
-            return spec.run(image, spec.plan(ImageInfo.of(image), sigma, **given))
+            info = ImageInfo.of(image, data_range)
+            return spec.run(image, spec.plan(info, sigma, **given))
 
         spec = FilterSpec(name=key, func=method, summary=doc.splitlines()[0] if doc else "",
                           reference=_section(doc, "References"), family=family or key,

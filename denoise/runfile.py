@@ -23,7 +23,7 @@ from .metadata import Saving, tiff_options
 from .noise.condition import denoise_under, direct_sigma, fit_conditioning, resolve_noise
 from .registry import get_filter
 from .tiling import (Conditioned, Placed, TiffWindows, TiffWindowWriter, central, fit_plan,
-                     run_tiled, tile_boxes, tile_size)
+                     run_tiled, source_range, tile_boxes, tile_size)
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,11 @@ class DenoiseStep:
         else:
             r0, r1, c0, c1 = central(source.shape, NOISE_SAMPLE_PIXELS)
             sample = source[r0:r1, c0:c1]
-        info = ImageInfo.of(sample)
+        info = ImageInfo.of(sample, source_range(source, request.data_range))
         setting = request.fixed or resolve_noise(
             sample, sigma=request.sigma_for(info.data_range), model=request.model,
-            gain=request.gain, offset=request.offset, chroma=request.chroma)
+            gain=request.gain, offset=request.offset, chroma=request.chroma,
+            data_range=info.data_range)
         sigma = direct_sigma(sample, setting)
         if sigma is not None:
             plan = spec.plan(info, sigma * request.strength, **self.given)

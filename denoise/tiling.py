@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._image import to_working
+from ._image import float_range, image_range, peak_of, to_working
 from .errors import ImageIOError
 from .noise.condition import Conditioning, NoiseSetting, denoise_under
 from .registry import Plan, get_filter
@@ -75,7 +75,7 @@ def fit_plan(spec, plan, source):
     if not plan.statistics or spec.fit is None:
         return plan
     r0, r1, c0, c1 = central(source.shape)
-    work, _ = to_working(np.asarray(source[r0:r1, c0:c1]))
+    work, _ = to_working(np.asarray(source[r0:r1, c0:c1]), plan.info.data_range)
     return spec.fit(work, plan)
 
 
@@ -135,6 +135,20 @@ def run_tiled(source, tile, tile_filter, *, sink=None, progress=None):
         if progress is not None:
             progress(1)
     return sink
+
+
+def source_range(source, data_range=None, band=256):
+    """The data range of `source` (an array or :class:`TiffWindows`): `data_range` if
+    given, the dtype's for integers, else read from the values of the whole image
+    (:func:`~denoise._image.float_range`), `band` rows at a time."""
+    if data_range is not None or np.dtype(source.dtype).kind != "f":
+        return image_range(np.empty((1, 1) + tuple(source.shape[2:]), source.dtype),
+                           data_range)
+    if isinstance(source, np.ndarray):
+        return image_range(source)
+    height = source.shape[0]
+    peak = max(peak_of(source[r:min(r + band, height), :]) for r in range(0, height, band))
+    return float_range(peak)
 
 
 # --- TIFF window by window ------------------------------------------------------------
@@ -213,4 +227,5 @@ class TiffWindowWriter(TiffWindows):
 
 __all__ = ["AUTO_TILE_PIXELS", "DEFAULT_TILE", "FIT_PIXELS", "Conditioned", "Placed",
            "TiffWindowWriter", "TiffWindows", "central", "fit_plan", "grown", "run_tiled",
+           "source_range",
            "tile_boxes", "tile_size"]

@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ._image import ImageInfo, check_image, data_range_of, split_alpha
+from ._image import ImageInfo, check_image, data_range_of, image_range, split_alpha
 from .auto import NoiseRequest, denoise_image, parse_sigma, validation_sigma
 from .errors import ImageFormatError, InvalidParameterError
 from .metrics import psnr
@@ -188,7 +188,7 @@ def _scorer(image, clean, spec, request, stride, crop):
             return jinv_loss(part, lambda x: denoise_image(x, spec, req, given)[0],
                              stride, radius)
         out = denoise_image(image, spec, req, given)[0]
-        return psnr(_color(clean), _color(out), data_range=data_range_of(image.dtype))
+        return psnr(_color(clean), _color(out), data_range=request.data_range)
 
     if clean is not None:
         return score, None, None, ()
@@ -246,7 +246,8 @@ def _strength(text):
 
 def _candidates(spec, grid, image, request):
     """Every combination of `grid`, each planned (a bad value fails before filtering)."""
-    info, top = ImageInfo.of(image), data_range_of(image.dtype)
+    info = ImageInfo.of(image, request.data_range)
+    top = info.data_range
     out = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
     for req, given in (_split(params, request) for params in out):
         spec.plan(info, validation_sigma(req, info) or 25.0 / 255.0 * top, **given)
@@ -265,12 +266,14 @@ def _split(params, request):
 
 
 def _pinned(image, request):
-    """(`request` with the noise resolved once on the whole image, as ``denoise run``
-    does, the warnings): blanked crops estimated again would read it lower (about 7 %)."""
-    setting = resolve_noise(image, sigma=request.sigma_for(data_range_of(image.dtype)),
-                            model=request.model, gain=request.gain, offset=request.offset,
-                            chroma=request.chroma)
-    return replace(request, fixed=setting), tuple(setting.warnings)
+    """(`request` with the noise and the data range resolved once on the whole image, as
+    ``denoise run`` does, the warnings): blanked crops estimated again would read the
+    noise lower (about 7 %), and a crop's values may span less than the image's."""
+    top = image_range(image, request.data_range)
+    setting = resolve_noise(image, sigma=request.sigma_for(top), model=request.model,
+                            gain=request.gain, offset=request.offset, chroma=request.chroma,
+                            data_range=top)
+    return replace(request, fixed=setting, data_range=top), tuple(setting.warnings)
 
 
 def _mask(shape, stride):

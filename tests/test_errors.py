@@ -147,6 +147,50 @@ def test_an_interrupt_at_start_up_aborts_without_a_traceback(runner, image, tmp_
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
+def test_an_interrupt_while_the_package_imports_aborts_without_a_traceback(delay):
+    """The command's entry (denoise_cli) catches an interrupt before the package has
+    imported (the first second or so); later ones the app itself turns into the same."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-c", "import sys, denoise_cli; sys.exit(denoise_cli.main())",
+               "methods"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    assert proc.returncode in (0, 130), (proc.returncode, err)   # 0: it had finished
+    if proc.returncode == 130:
+        assert err.strip().splitlines() == ["Aborted!"], err
+
+
+def test_threads_above_a_lowered_numba_pool_are_lowered_with_a_note(tmp_path):
+    """NUMBA_NUM_THREADS=1 on a machine of more cores: --threads 2 was checked against
+    the cores only, and Numba's set_num_threads then raised with a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    import imageio.v3 as iio
+
+    iio.imwrite(tmp_path / "in.png", np.random.default_rng(1).integers(0, 256, (16, 16),
+                                                                        dtype=np.uint8))
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "denoise", "run", str(tmp_path / "in.png"),
+                           "-o", str(tmp_path / "out.png"), "-m", "median", "--sigma", "10",
+                           "--threads", "2"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "--threads 2 is more than the 1 cores" in proc.stderr
+    assert (tmp_path / "out.png").exists()
+
+
 def test_a_tiny_spatial_sigma_is_the_identity_without_warnings():
     """sigma_spatial = 1e-300: every weight but the centre's is 0 (no overflow warning),
     so the output is the input (up to the working scale's rounding)."""
@@ -159,3 +203,17 @@ def test_a_tiny_spatial_sigma_is_the_identity_without_warnings():
         warnings.simplefilter("error")
         out = bilateral(image, sigma_range=0.1, sigma_spatial=1e-300, radius=2)
     np.testing.assert_allclose(out, image, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "poisson", "speckle", "poisson-gaussian",
+                                  "camera", "mixed"])
+def test_a_noise_level_beyond_the_float_range_is_a_usage_error(runner, tmp_path, kind):
+    """bench --sigma 1e308 failed at the warm-up crop (exit 1, NaN noisy values)."""
+    import imageio.v3 as iio
+
+    (tmp_path / "set").mkdir()
+    iio.imwrite(tmp_path / "set" / "a.png", np.full((20, 20), 100, np.uint8))
+    result = invoke(runner, "bench", "--dataset", tmp_path / "set", "--noise", kind,
+                    "--sigma", "1e308", "-m", "median", "--against", "none")
+    assert result.exit_code == 2, result.output
+    assert "level must be <= 1e+12" in result.stderr and "Traceback" not in result.output

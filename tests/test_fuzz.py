@@ -208,13 +208,7 @@ def test_valid_images_and_random_parameters(name):
     fuzz(name, body)
 
 
-#: Known defects (issue 18, open): lark overflows float32 on values near 1e30.
-EXTREME = [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason="lark: NaN on float values near 1e30 (float32 overflow)"))
-    if name == "lark" else name for name in METHODS]
-
-
-@pytest.mark.parametrize("name", EXTREME)
+@pytest.mark.parametrize("name", METHODS)
 def test_extreme_values(name):
     def body(spec, data, side):
         image = data.draw(extreme_images(side), label="image")

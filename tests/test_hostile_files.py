@@ -215,3 +215,43 @@ def test_color_keyed_gray_png_gets_alpha(tmp_path):
     image = read_both(tmp_path / "key.png")
     np.testing.assert_array_equal(image[..., 0], data)
     np.testing.assert_array_equal(image[..., 1], np.where(data == 5, 0, 255))
+
+
+def png_by_hand(path, samples, kind, trns=None):
+    """A 16-bit PNG built from the format's chunks (big-endian samples, filter 0)."""
+    import struct
+    import zlib
+
+    def chunk(name, body):
+        return struct.pack(">I", len(body)) + name + body + \
+            struct.pack(">I", zlib.crc32(name + body) & 0xFFFFFFFF)
+
+    height, width = samples.shape[:2]
+    rows = b"".join(b"\x00" + samples[r].astype(">u2").tobytes() for r in range(height))
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
+                                                               16, kind, 0, 0, 0))
+    if trns is not None:
+        data += chunk(b"tEXt", b"Comment\x00" + b"x" * 600)     # tRNS beyond the first 512 B
+        data += chunk(b"tRNS", struct.pack(f">{len(trns)}H", *trns))
+    path.write_bytes(data + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("kind, channels, key", [(0, 1, (700,)), (2, 3, (700, 1, 65535))])
+def test_color_keyed_16_bit_png_gets_alpha(tmp_path, kind, channels, key):
+    """Issue 18: a 16-bit gray or RGB PNG with a transparent color kept its 16 bits but
+    lost the transparency (or, RGB, was read without it): now alpha 0 at the key."""
+    data = np.random.default_rng(5).integers(0, 65536, (7, 9, channels)).astype(np.uint16)
+    data[2, 3] = key
+    data[4, 4, 0] = key[0]                   # one channel alone matching is not the key
+    png_by_hand(tmp_path / "key.png", data[..., 0] if channels == 1 else data, kind, key)
+    image = read_both(tmp_path / "key.png")
+    assert image.dtype == np.uint16 and image.shape == (7, 9, channels + 1)
+    np.testing.assert_array_equal(image[..., :channels], data)
+    expected = np.full((7, 9), 65535, np.uint16)
+    expected[2, 3] = 0
+    if channels == 1:
+        expected[4, 4] = 0
+    np.testing.assert_array_equal(image[..., channels], expected)
+    plain = tmp_path / "plain.png"
+    png_by_hand(plain, data[..., 0] if channels == 1 else data, kind)
+    assert read_both(plain).shape == ((7, 9) if channels == 1 else (7, 9, 3))

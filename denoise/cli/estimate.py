@@ -16,10 +16,11 @@ from . import options as opt
                    "(db2 wavelet detail, as scikit-image) or immerkaer (Laplacian).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format on stdout.")
+@opt.data_range_opt
 @opt.recursive_opt
 @opt.verbosity
 @click.pass_context
-def estimate(ctx, inputs, estimator, fmt, recursive):
+def estimate(ctx, inputs, estimator, fmt, data_range, recursive):
     """Estimate the noise of images: sigma per channel (image units), the
     noise-level function var = gain*x + offset (x on [0, 1]), the radius in pixels
     over which the noise is correlated (0: white; demosaiced camera noise: 1-2),
@@ -35,7 +36,8 @@ def estimate(ctx, inputs, estimator, fmt, recursive):
     from ..stdio import std_streams
 
     with opt.usage_errors(), std_streams(inputs, None) as (paths, _):
-        rows, report = estimate_files(paths, estimator, recursive=recursive)
+        rows, report = estimate_files(paths, estimator, recursive=recursive,
+                                      data_range=data_range)
         if inputs == (Path("-"),):
             rows = [(Path("-"), e) for _, e in rows]
     for _, message in report.failed:

@@ -33,12 +33,13 @@ def _kinds_help():
 @opt.recursive_opt
 @opt.overwrite_opt
 @opt.skip_existing_opt
+@opt.data_range_opt
 @opt.quality_opt
 @opt.strip_metadata_opt
 @opt.verbosity
 @click.pass_context
 def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recursive, overwrite,
-          skip_existing, quality, strip_metadata):
+          skip_existing, data_range, quality, strip_metadata):
     """Add seeded synthetic noise to images (test data for the filters).
 
     \b
@@ -66,7 +67,7 @@ def noise(ctx, inputs, output, kind, level, density, offset, truth, seed, recurs
     def synthesize(image, job):
         k = index[job]
         noisy, clean = add_noise(image, kind, level, seed=seed + k, return_truth=True,
-                                 **options)
+                                 data_range=data_range, **options)
         if truths:
             write_image(truths[k].target, clean, overwrite=True)
         return noisy

@@ -278,6 +278,13 @@ auto_sigma_opt = click.option(
          "16-bit, data units for float); 10% or 25/255 is relative to each file's data "
          "range, for folders mixing 8-bit and 16-bit files.")
 
+data_range_opt = click.option(
+    "--data-range", type=float, default=None, callback=positive, metavar="VALUE",
+    help="What the values span, in the image's units: the scale a method's defaults, a "
+         "relative --sigma (10%) and --gain/--offset are read on. Default 255 (8-bit), "
+         "65535 (16-bit); for float images 1, 255 or 65535, the smallest whose four "
+         "times holds every value, else the largest magnitude (-v logs it).")
+
 noise_model_opt = click.option(
     "--noise-model", type=click.Choice(["auto", "gaussian", "poisson-gaussian"]),
     default="auto", show_default=True,

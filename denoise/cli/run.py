@@ -14,6 +14,7 @@ from . import options as opt
 @opt.offset_opt
 @opt.chroma_opt
 @opt.strength_opt
+@opt.data_range_opt
 @opt.param_opt
 @opt.recursive_opt
 @opt.include_opt
@@ -33,7 +34,7 @@ from . import options as opt
 @opt.verbosity
 @click.pass_context
 def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_strength, strength,
-        params, recursive, include, exclude, jobs, threads, executor, scheduler, tile,
+        data_range, params, recursive, include, exclude, jobs, threads, executor, scheduler, tile,
         max_pixels, overwrite, skip_existing, fmt, quality, strip_metadata, log_path):
     """Denoise image files, folders and quoted globs into OUTPUT.
 
@@ -68,14 +69,15 @@ def run(ctx, inputs, output, method, sigma, noise_model, gain, offset, chroma_st
 
     spec = get_filter(method)
     request = NoiseRequest(*sigma, "poisson-gaussian" if gain else noise_model, gain, offset,
-                           chroma_strength, strength)
+                           chroma_strength, strength, data_range=data_range)
     with opt.usage_errors("'-p' / '--param'"):
         given = coerce_params(spec, params)
     with opt.usage_errors(), std_streams(inputs, output, fmt) as (inputs, output):
         todo, failed = opt.planned(
             jobs_for(inputs, output, recursive=recursive, include=include, exclude=exclude),
             lambda jobs: plan_files(jobs, lambda info: spec.plan(
-                info, validation_sigma(request, info), **given), max_pixels=max_pixels),
+                info, validation_sigma(request, info), **given), max_pixels=max_pixels,
+                data_range=data_range),
             lambda jobs, plans: check_plans(jobs, plans, request))
         opt.threads(ctx, threads, jobs)
         opt.note_left_out(ctx, left_out(inputs, recursive=recursive))

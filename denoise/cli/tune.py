@@ -35,12 +35,13 @@ def grid_values(ctx, param, values):
               help="Start no candidate after this many seconds (the first always runs); "
                    "the best so far is reported.")
 @opt.auto_sigma_opt
+@opt.data_range_opt
 @click.option("--crop", type=click.IntRange(min=8), default=512, show_default=True,
               help="Without --clean, score on a centre crop of at most N x N pixels.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead.")
 @opt.verbosity
 @click.pass_context
-def tune(ctx, input, method, clean, grid, max_seconds, sigma, crop, as_json):
+def tune(ctx, input, method, clean, grid, max_seconds, sigma, data_range, crop, as_json):
     """Find the best parameters of METHOD for the image INPUT.
 
     Without --clean, candidates are ranked by the J-invariant (Noise2Self) loss on
@@ -65,7 +66,7 @@ def tune(ctx, input, method, clean, grid, max_seconds, sigma, crop, as_json):
     bar = tqdm(total=grid_size(grid), file=sys.stderr, unit="candidate", dynamic_ncols=True,
                disable=True if opt.quiet(ctx) else None)
     with bar, opt.compile_notice(ctx, method), opt.usage_errors():
-        result = search(image, method, grid, clean=reference, request=NoiseRequest(*sigma),
+        result = search(image, method, grid, clean=reference, request=NoiseRequest(*sigma, data_range=data_range),
                         crop=crop, max_seconds=max_seconds, progress=bar.update)
     if result.stopped_early:
         opt.note(ctx, f"stopped early (--max-seconds {max_seconds:g}): tried {result.tried} "
@@ -119,6 +120,7 @@ def _command(result, path):
         text = repr(value) if type(value) is float else format_value(value)
         args += ["-p", f"{key}={text}"]
     args += ["--sigma", sigma] if sigma else []
+    args += ["--data-range", f"{request.data_range:g}"] if request.data_range else []
     return shlex.join(args + (["--strength", f"{strength:g}"] if strength else []))
 
 

@@ -32,7 +32,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._image import Layout, data_range_of, from_units, split_alpha
+from .._image import Layout, from_units, image_range, split_alpha
 from ..errors import InvalidParameterError
 from .estimate import estimate_noise, sigma_pca
 from .vst import gat, inverse_gat
@@ -51,8 +51,9 @@ _NOISELESS = 1e-4
 @dataclass(frozen=True)
 class NoiseSetting:
     """The noise one image is denoised for: ``sigma`` (image units, per channel) for
-    Gaussian noise, or ``gain`` / ``offset`` (per channel, image on [0, 1]) for
-    Poisson-Gaussian noise; `estimated` says they came from the image."""
+    Gaussian noise, or ``gain`` / ``offset`` (per channel, image on [0, 1]: divided by
+    its data range) for Poisson-Gaussian noise; `estimated` says they came from the
+    image; `data_range` is the image's (0: read from the image each time)."""
 
     model: str
     sigma: tuple = ()
@@ -62,6 +63,11 @@ class NoiseSetting:
     chroma: float = 1.0
     warnings: tuple = ()
     inflation: float = 1.0     # sigma multiplier for spatially correlated noise
+    data_range: float = 0.0    # the whole image's, so that its tiles are scaled alike
+
+    def top(self, image):
+        """The data range `image` is scaled by: the setting's, else the image's own."""
+        return self.data_range or image_range(image)
 
     def describe(self):
         """One line for logs: the model and its numbers."""
@@ -76,16 +82,18 @@ class NoiseSetting:
     def as_dict(self):
         return {"model": self.model, "sigma": list(self.sigma), "gain": list(self.gain),
                 "offset": list(self.offset), "estimated": self.estimated,
-                "sigma_factor": self.inflation,
-                "chroma_strength": self.chroma, "warnings": list(self.warnings)}
+                "sigma_factor": self.inflation, "chroma_strength": self.chroma,
+                "data_range": self.data_range or None, "warnings": list(self.warnings)}
 
 
 def _join(values):
     return ", ".join(f"{v:.4g}" for v in values)
 
 
-def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, chroma=1.0):
-    """The :class:`NoiseSetting` for `image`.
+def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, chroma=1.0,
+                  data_range=None):
+    """The :class:`NoiseSetting` for `image` of `data_range` (default
+    :func:`~denoise._image.image_range`).
 
     `sigma` (image units) given: Gaussian noise of that sigma in every channel. `gain`
     (and `offset`, default 0) given: Poisson-Gaussian noise with that function.
@@ -98,20 +106,23 @@ def resolve_noise(image, *, sigma=None, model="auto", gain=None, offset=None, ch
     if not chroma > 0:
         raise InvalidParameterError(f"chroma strength must be > 0, got {chroma!r}")
     channels = 1 if image.ndim == 2 else image.shape[2] - (image.shape[2] in (2, 4))
+    top = image_range(image, data_range)
     if gain is not None:
         return NoiseSetting("poisson-gaussian", gain=(float(gain),) * channels,
-                            offset=(float(offset or 0.0),) * channels, chroma=chroma)
+                            offset=(float(offset or 0.0),) * channels, chroma=chroma,
+                            data_range=top)
     if sigma is not None:
-        return NoiseSetting("gaussian", sigma=(float(sigma),) * channels, chroma=chroma)
-    found = estimate_noise(image, warn=False)
-    floor = _NOISELESS * data_range_of(image.dtype)
+        return NoiseSetting("gaussian", sigma=(float(sigma),) * channels, chroma=chroma,
+                            data_range=top)
+    found = estimate_noise(image, warn=False, data_range=top)
+    floor = _NOISELESS * top
     if min(found.sigma) < floor:         # no measurable noise: denoise (almost) nothing
         found = replace(found, sigma=tuple(max(s, floor) for s in found.sigma))
     chosen = found.model if model == "auto" else model
     if chosen == "poisson-gaussian" and min(found.gain) <= 0:
         chosen = "gaussian"
     return NoiseSetting(chosen, found.sigma, found.gain, found.offset, True, chroma,
-                        found.warnings, math.sqrt(float(np.median(found.factor))))
+                        found.warnings, math.sqrt(float(np.median(found.factor))), top)
 
 
 @dataclass(frozen=True)
@@ -148,7 +159,7 @@ def denoise_under(image, setting, denoise, conditioning=None):
     (H, W, C) array on [0, 1] and the sigma of its noise there. `conditioning` fixes
     the image-level statistics (a tile's are its whole image's); by default they are
     fitted on `image`. Every other step is pointwise."""
-    top = data_range_of(image.dtype)
+    top = setting.top(image)
     _, alpha = split_alpha(image[..., None] if image.ndim == 2 else image)
     unit = _to_unit(image, setting)
     if conditioning is None:
@@ -171,7 +182,7 @@ def denoise_under(image, setting, denoise, conditioning=None):
 def _to_unit(image, setting):
     """Each channel of `image` (alpha aside) at unit noise: divided by its sigma, or
     through the GAT with its (a, b); float64 (H, W, C)."""
-    top = data_range_of(image.dtype)
+    top = setting.top(image)
     planes, _ = split_alpha(image[..., None] if image.ndim == 2 else image)
     x = planes.astype(np.float64) / top
     if setting.model == "gaussian":
@@ -201,7 +212,7 @@ def direct_sigma(image, setting):
     if sigma.max() > _UNEQUAL * sigma.min():
         return None
     if len(sigma) == 3 and setting.estimated:
-        top = data_range_of(image.dtype)
+        top = setting.top(image)
         planes, _ = split_alpha(image)
         comps = (planes.astype(np.float64) / top) @ OPPONENT.T
         found = np.array([sigma_pca(comps[..., k]) for k in range(3)])

@@ -386,7 +386,7 @@ class NoiseEstimate:
                 "warnings": list(self.warnings)}
 
 
-def estimate_noise(image, *, estimator="pca", warn=True):
+def estimate_noise(image, *, estimator="pca", warn=True, data_range=None):
     """Estimate the noise of `image`: sigma and noise-level function per channel.
 
     Parameters
@@ -398,6 +398,10 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     warn : bool, default True
         Issue a ``UserWarning`` for each reason the estimate may be unreliable (heavy
         texture, too few smooth pixels, clipping); they are in ``.warnings`` anyway.
+    data_range : float, optional
+        What the values span, in the image's units (the noise-level function is for
+        the image divided by it); default 255 / 65535 for 8 / 16 bits and, for float
+        images, read from the values (1, 255 or 65535, see ``denoise.image_range``).
 
     Returns
     -------
@@ -413,12 +417,12 @@ def estimate_noise(image, *, estimator="pca", warn=True):
     """
     import warnings
 
-    from .._image import check_image, data_range_of, split_alpha
+    from .._image import check_image, image_range, split_alpha
     from .._validate import check_choice
 
     check_choice("estimator", estimator, SIGMA_ESTIMATORS)
     check_image(image)
-    top = data_range_of(image.dtype)
+    top = image_range(image, data_range)
     color, _ = split_alpha(image[..., None] if image.ndim == 2 else image)
     found = [_channel(color[..., c].astype(np.float64), top, estimator)
              for c in range(color.shape[2])]

@@ -14,8 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from .._image import Layout, check_image, data_range_of, from_units, split_alpha
-from .._validate import check_int, check_positive
+from .._image import Layout, check_image, from_units, image_range, split_alpha
+from .._validate import check_at_most, check_int, check_positive
 from ..errors import InvalidParameterError
 
 NOISE: dict = {}
@@ -87,7 +87,7 @@ def get_noise(name):
 
 
 def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, return_truth=False,
-              **options):
+              data_range=None, **options):
     """Return a noisy copy of `image` (same dtype; alpha untouched).
 
     Parameters
@@ -108,6 +108,10 @@ def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, return_t
     return_truth : bool, default False
         Also return the image the noisy one should be compared with: `image` itself,
         except for models that pass the clean image through them too (camera).
+    data_range : float, optional
+        What the values span (the top impulses go to, clipping, default levels);
+        default 255 / 65535 for 8 / 16 bits, read from the values for float images
+        (``denoise.image_range``).
     **options
         The model's extra options (mixed: ``density``; poisson-gaussian: ``offset``).
 
@@ -125,7 +129,7 @@ def add_noise(image, kind="gaussian", level=None, *, seed=0, clip=None, return_t
     seed = check_int("seed", seed, minimum=0)
     options = model.resolve_options(options)
     check_image(image)
-    top = data_range_of(image.dtype)
+    top = image_range(image, data_range)
     level = model.check(model.default_level(top) if level is None else level)
     arr = image[..., None] if image.ndim == 2 else image
     color, alpha = split_alpha(arr)
@@ -163,8 +167,14 @@ def _fraction(name):
     return check
 
 
+#: The largest level any model takes: beyond it the noisy values (or the Poisson
+#: generator's rates) leave float64's range.
+MAX_LEVEL = 1e12
+
+
 def _positive(value):
-    return check_positive("level", value)
+    return check_at_most("level", check_positive("level", value), MAX_LEVEL,
+                         "the noisy values would leave the float range")
 
 
 def _gaussian(x, level, rng, top):

@@ -8,8 +8,9 @@ from ..errors import InvalidParameterError, MissingSigmaError
 from ..registry import Setup, register
 from . import available, call_package
 
-_PROFILES = {"np": "BM3DProfile", "refilter": "BM3DProfileRefilter",
-             "vn": "BM3DProfileVN", "high": "BM3DProfileHigh",
+# bm3d 4.0.3's BM3DProfileRefilter fails on every image (its second pass builds a
+# PSD twice the image's size: "operands could not be broadcast"), so it is not offered.
+_PROFILES = {"np": "BM3DProfile", "vn": "BM3DProfileVN", "high": "BM3DProfileHigh",
              "deb": "BM3DProfileDeb"}
 
 # bm3d 4.0.3 refuses images below its 8x8 block and crashes (SIGSEGV) on exactly
@@ -67,7 +68,8 @@ def bm3d(image, *, sigma: float | None = None, profile: str = "np"):
         Noise standard deviation in the image's units (required): the white
         noise PSD ``sigma_psd`` on [0, 1] data is sigma / data range.
     profile : str, default "np"
-        The package's parameter profile: np, refilter, vn, high or deb.
+        The package's parameter profile: np, vn, high or deb (not refilter, which
+        fails in bm3d 4.0.3).
 
     Returns
     -------

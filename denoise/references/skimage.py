@@ -81,7 +81,12 @@ def _bilateral_prepare(info, sigma, p):
 def _bilateral_apply(work, plan):
     from skimage.restoration import denoise_bilateral
 
-    return call_package(work, lambda arr: denoise_bilateral(arr, **plan.config))
+    out = call_package(work, lambda arr: denoise_bilateral(arr, **plan.config))
+    # sigma_spatial and sigma_color both tiny: every weight underflows and scikit-image
+    # divides 0 by 0, where the filter's limit is the input itself
+    bad = ~np.isfinite(out)
+    out[bad] = work[bad]
+    return out
 
 
 @register("ref:skimage-bilateral", family="bilateral", rule=scaled(sigma_color=1.5),
@@ -111,7 +116,9 @@ def skimage_bilateral(image, *, sigma: float | None = None, sigma_color: float |
     but indexes them with stride win, so the kernel is skewed and the centre
     pixel gets almost no weight (ANCHORS.md section 7). Kept as scikit-image's
     bilateral as shipped; ``ref:opencv-bilateral`` is the bilateral anchor.
-    ``mode='reflect'`` (the default zero padding darkens borders).
+    ``mode='reflect'`` (the default zero padding darkens borders). Where every
+    weight underflows (sigma_spatial and sigma_color both tiny) scikit-image
+    returns NaN; those samples are the input's (the filter's limit).
 
     References
     ----------
