@@ -187,7 +187,9 @@ def check_image(image):
     if not isinstance(image, np.ndarray):
         raise ImageFormatError(f"image must be a numpy array, got {type(image).__name__}")
     check_layout(image.shape, image.dtype)
-    if image.dtype.kind == "f" and not np.isfinite(image).all():
+    # min and max are NaN or infinite if any value is (and need no boolean array)
+    if image.dtype.kind == "f" and image.size and \
+            not (np.isfinite(image.min()) and np.isfinite(image.max())):
         raise ImageFormatError("image contains NaN or Inf values")
 
 

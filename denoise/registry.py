@@ -36,7 +36,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ._image import ImageInfo, from_working, map_planes, to_working
+from ._image import ImageInfo, check_image, from_working, map_planes, to_working
 from ._validate import check_intensity
 from .errors import DenoiseError, InvalidParameterError, MissingSigmaError, UnknownFilterError
 
@@ -164,7 +164,8 @@ class FilterSpec:
 
     def run(self, image, plan):
         """Filter `image` with `plan`: the one driver (working form, alpha, dtype)."""
-        info = ImageInfo.of(image)
+        check_image(image)
+        info = ImageInfo.from_shape(image.shape, image.dtype)
         if (info.channels, info.dtype) != (plan.info.channels, plan.info.dtype):
             raise InvalidParameterError(
                 f"{self.name}: the plan is for {plan.info.describe()} images, "

@@ -255,3 +255,76 @@ def test_color_keyed_16_bit_png_gets_alpha(tmp_path, kind, channels, key):
     plain = tmp_path / "plain.png"
     png_by_hand(plain, data[..., 0] if channels == 1 else data, kind)
     assert read_both(plain).shape == ((7, 9) if channels == 1 else (7, 9, 3))
+
+
+# --- decompression bombs: refused from the header, whatever the format ----------------
+
+def _bomb_png(path, depth=8, kind=0):
+    import struct
+    import zlib
+
+    def chunk(name, body):
+        return struct.pack(">I", len(body)) + name + body + \
+            struct.pack(">I", zlib.crc32(name + body) & 0xFFFFFFFF)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+        ">IIBBBBB", 100000, 100000, depth, kind, 0, 0, 0)) +
+        chunk(b"IDAT", zlib.compress(bytes(1000))) + chunk(b"IEND", b""))
+
+
+def _bomb_pnm(path, magic=b"P5", maxval=255):
+    path.write_bytes(magic + b"\n100000 100000\n" + str(maxval).encode() + b"\n" + bytes(64))
+
+
+def _bomb_bmp(path):
+    import struct
+
+    header = struct.pack("<IiiHHIIiiII", 40, 100000, 100000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    path.write_bytes(b"BM" + struct.pack("<IHHI", 14 + 40 + 64, 0, 0, 54) + header + bytes(64))
+
+
+def _bomb_tiff(path):
+    """A real 16 x 16 TIFF whose ImageWidth and ImageLength then say 100000."""
+    tifffile.imwrite(path, u8(16, 16))
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        spots = [(tags[name].valueoffset, tags[name].dtype) for name in
+                 ("ImageWidth", "ImageLength")]
+    for offset, dtype in spots:
+        size = 2 if int(dtype) == 3 else 4
+        data[offset:offset + size] = (100000 if size == 4 else 65535).to_bytes(size, "little")
+    path.write_bytes(bytes(data))
+
+
+def _bomb_jpeg(path):
+    """A real JPEG whose start-of-frame then says 65535 x 65535."""
+    Image.fromarray(u8(16, 16)).save(path, quality=90)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\xff\xc0") + 5                       # SOF0: length, precision, H, W
+    data[at:at + 4] = (65535).to_bytes(2, "big") * 2
+    path.write_bytes(bytes(data))
+
+
+BOMBS = {"png": _bomb_png, "png16": lambda p: _bomb_png(p, 16, 2), "pgm": _bomb_pnm,
+         "ppm16": lambda p: _bomb_pnm(p, b"P6", 65535), "bmp": _bomb_bmp,
+         "tif": _bomb_tiff, "jpg": _bomb_jpeg}
+
+
+@pytest.mark.parametrize("kind", sorted(BOMBS))
+def test_a_header_declaring_billions_of_pixels_is_refused_before_decoding(
+        tmp_path, runner, kind, recwarn):
+    """Issue 18: PNG, PGM and BMP bombs gave "An unknown error occurred while
+    initializing plugin pillow" and leaked DecompressionBombWarning lines."""
+    ext = {"png16": "png", "ppm16": "ppm"}.get(kind, kind)
+    path = tmp_path / f"bomb.{ext}"
+    BOMBS[kind](path)
+    with pytest.raises(ImageIOError, match=r"bomb\.\w+: \d+x\d+ is [\d,]+ pixels, beyond"):
+        io.read_info(path)
+    with pytest.raises(ImageIOError, match="beyond the limit"):
+        io.read_image(path)
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+    result = runner.invoke(main, ["run", str(path), "-o", str(tmp_path / f"out.{ext}"),
+                                  "-m", "median", "--sigma", "10"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "beyond the limit" in result.stderr and "DecompressionBomb" not in result.stderr
+    assert not (tmp_path / f"out.{ext}").exists()

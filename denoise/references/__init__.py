@@ -9,8 +9,8 @@ package's parameters with the rule that scored best on Set12 at sigma 25
 They exist so that ``denoise bench`` and ``denoise run -m ref:NAME`` compare
 like with like: same input, same sigma, same scoring, same process.
 
-Inputs go through the same working form as ours (float on the nominal [0, 1]
-range, alpha split off), so an adapter sees exactly what our methods see.
+Inputs go through the same working form as ours (float, divided by the image's
+data range, alpha split off), so an adapter sees exactly what our methods see.
 Packages are imported on first call, not at ``import denoise``.
 
 The adapters live in :mod:`.skimage`, :mod:`.scipy`, :mod:`.opencv` and
@@ -49,13 +49,20 @@ def channel_axis(info):
 def call_package(work, func):
     """Run ``func(arr)`` on the working array in the form the packages take, and back.
 
-    `arr` is float64, (H, W) for gray or (H, W, 3) for color, on the nominal [0, 1]
-    range for integer images; `func` returns an array of the same shape, returned
-    here as the float32 (H, W, C) working form.
+    `arr` is float64, (H, W) for gray or (H, W, 3) for color, the image divided by
+    its data range; `func` returns an array of the same shape, returned here as the
+    float32 (H, W, C) working form. Samples a package returns as NaN or Inf are the
+    input's: every case found is a noise level or a weight vanishing to nothing
+    (BM3D at sigma 1e-30, scikit-image's bilateral with tiny sigmas, its wavelet
+    shrinkage on a constant channel), where the filter's limit is the input.
     """
     arr = work[..., 0] if work.shape[2] == 1 else work
     out = np.asarray(func(arr.astype(np.float64)), dtype=np.float32)
-    return np.ascontiguousarray(out.reshape(work.shape))
+    out = np.ascontiguousarray(out.reshape(work.shape))
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = work[bad]
+    return out
 
 
 from . import bm3d, opencv, scipy, skimage  # noqa: E402,F401  (registers the adapters)

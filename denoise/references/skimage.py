@@ -1,8 +1,6 @@
 """scikit-image's denoisers as ``ref:`` methods: non-local means, bilateral, TV, wavelet."""
 import math
 
-import numpy as np
-
 from .._validate import check_at_most, check_bool, check_int, check_intensity, check_positive
 from ..errors import InvalidParameterError
 from ..registry import Setup, register
@@ -81,12 +79,9 @@ def _bilateral_prepare(info, sigma, p):
 def _bilateral_apply(work, plan):
     from skimage.restoration import denoise_bilateral
 
-    out = call_package(work, lambda arr: denoise_bilateral(arr, **plan.config))
     # sigma_spatial and sigma_color both tiny: every weight underflows and scikit-image
-    # divides 0 by 0, where the filter's limit is the input itself
-    bad = ~np.isfinite(out)
-    out[bad] = work[bad]
-    return out
+    # divides 0 by 0 (NaN, the input's sample from call_package)
+    return call_package(work, lambda arr: denoise_bilateral(arr, **plan.config))
 
 
 @register("ref:skimage-bilateral", family="bilateral", rule=scaled(sigma_color=1.5),
@@ -189,12 +184,9 @@ def _wavelet_prepare(info, sigma, p):
 def _wavelet_apply(work, plan):
     from skimage.restoration import denoise_wavelet
 
-    out = call_package(work, lambda arr: denoise_wavelet(arr, **plan.config))
-    # a constant channel: scikit-image's estimated sigma is 0 and its shrinkage NaN,
-    # where the constant itself is the estimate
-    bad = ~np.isfinite(out)
-    out[bad] = work[bad]
-    return out
+    # a constant channel: scikit-image's estimated sigma is 0 and its shrinkage NaN
+    # (the input's sample from call_package: the constant itself is the estimate)
+    return call_package(work, lambda arr: denoise_wavelet(arr, **plan.config))
 
 
 @register("ref:skimage-wavelet", family="wavelet", prepare=_wavelet_prepare,
