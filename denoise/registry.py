@@ -212,6 +212,7 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, nat
             info = ImageInfo.of(image, data_range)
             return spec.run(image, spec.plan(info, sigma, **given))
 
+        method.__doc__ = _with_data_range(doc)
         spec = FilterSpec(name=key, func=method, summary=doc.splitlines()[0] if doc else "",
                           reference=_section(doc, "References"), family=family or key,
                           prepare=prepare, apply=apply, rule=rule, fit=fit, locate=locate,
@@ -222,6 +223,26 @@ def register(name=None, *, prepare, apply, rule=None, fit=None, locate=None, nat
             REGISTRY[key] = spec
         return method
     return decorator
+
+
+_DATA_RANGE_DOC = """data_range : float, optional
+    What the image's values span, in its units (every method takes it): the
+    image is divided by it before filtering and the sigma rules read sigma on
+    it. Default 255 / 65535 for 8 / 16 bits; for float images 1, 255 or 65535,
+    the smallest whose four times holds every value, else the largest magnitude
+    (``denoise.image_range``)."""
+
+
+def _with_data_range(doc):
+    """`doc` with the `data_range` parameter documented at the end of Parameters."""
+    lines = doc.splitlines()
+    try:
+        end = lines.index("Returns") - 1
+    except ValueError:
+        return doc
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(lines[:end] + _DATA_RANGE_DOC.splitlines() + lines[end:])
 
 
 def our_methods():

@@ -40,7 +40,9 @@ def test_docstring_documents_every_parameter(name):
     keyword_only = {p.name for p in inspect.signature(spec.func).parameters.values()
                     if p.kind is p.KEYWORD_ONLY} - {"sigma"}
     assert keyword_only == documented
-    assert "sigma :" in inspect.getdoc(spec.func)
+    doc = inspect.getdoc(spec.func)
+    assert "sigma :" in doc
+    assert doc.index("data_range : float, optional") < doc.index("Returns")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
