@@ -278,13 +278,21 @@ def _add_rows(reg, a, paired, n, n_channels, rows, acc):
                 dst[q] += f * (np.float64(up[q]) - np.float64(down[q]))
 
 
+#: A pivot below this fraction of its diagonal moment is rounding noise of the float32
+#: weights (about 1e-7 of them): the basis function is dropped (see _solve_chunk).
+PIVOT_FLOOR = 1e-6
+
+
 @njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _solve_chunk(reg, acc, n, n_channels, m, piv):
     """Solve the normal equations of n pixels side by side (pixels last, so each step
     is a loop over them): m[:, :basis] from the moments in acc plus the ridge, the
     data moments as right-hand sides. Symmetric elimination without pivoting (the
-    matrices are positive definite), then back substitution: the coefficients
-    replace the right-hand sides, m[:, basis + ch]."""
+    matrices are positive semi-definite), then back substitution: the coefficients
+    replace the right-hand sides, m[:, basis + ch]. A pivot below PIVOT_FLOOR of its
+    diagonal moment (the weights lie on a line, or one tap, and the float32 weights
+    leave that basis function undetermined) drops the function: its coefficient is
+    0, the rest fit without it, instead of dividing by rounding noise."""
     nb = reg.index.shape[0]
     n_mom = reg.powers.shape[0]
     for a in range(nb):
@@ -299,8 +307,10 @@ def _solve_chunk(reg, acc, n, n_channels, m, piv):
     f = piv[nb]
     for k in range(nb):
         mk, pk = m[k], piv[k]
+        diag = acc[reg.index[k, k]]
         for q in range(n):
-            pk[q] = 1.0 / max(mk[k, q], 1e-300)
+            d = mk[k, q]
+            pk[q] = 1.0 / d if d > PIVOT_FLOOR * diag[q] and d > 0.0 else 0.0
         for r in range(k + 1, nb):
             mr = m[r]
             for q in range(n):
