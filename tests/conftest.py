@@ -42,3 +42,18 @@ def data_range(dtype):
 @pytest.fixture
 def runner():
     return CliRunner()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After a run of tests/test_fuzz.py: the examples each method ran (the shrinking
+    of a failure counts too), returned (checked output) or refused (documented error)."""
+    import sys
+
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is None or not fuzz.COUNTS:
+        return
+    terminalreporter.section("fuzz examples per method")
+    for name, counts in sorted(fuzz.COUNTS.items()):
+        total = counts["returned"] + counts["refused"]
+        terminalreporter.write_line(f"{name:<24} {total:>7}  ({counts['returned']} returned, "
+                                    f"{counts['refused']} refused)")

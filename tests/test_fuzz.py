@@ -12,6 +12,7 @@ run is reproducible) and "fuzz" (``DENOISE_FUZZ=1``, ``make fuzz``: 10000, or
 images and a fraction of the examples (``SLOW``), at least 10,000 per method
 over the three properties.
 """
+import collections
 import math
 import os
 import re
@@ -45,6 +46,11 @@ SLOW = {"ref:bm3d": (8, 0.34), "attention": (16, 0.5), "lark": (16, 0.5)}
 EXTREMES = [0.0, 1.0, -1.0, 1e-30, -1e-30, 1e30, -1e30]
 # Words an ImageFormatError message uses to say what is wrong with the image.
 IMAGE_WORDS = ("image", "dtype", "shape", "channel")
+
+
+#: Examples run per method: {name: Counter(returned=..., refused=...)}, printed at the
+#: end of the session (conftest.py), so `make fuzz` says what it ran.
+COUNTS = collections.defaultdict(collections.Counter)
 
 
 def side_and_budget(name):
@@ -178,6 +184,7 @@ def call(spec, image, sigma, given):
             ["sigma"] + [p.name for p in spec.params]
         assert any(word in message for word in words), \
             f"{type(exc).__name__} names neither a parameter nor the problem: {message}"
+        COUNTS[spec.name]["refused"] += 1
         return exc
     finally:
         np.testing.assert_array_equal(image, before, err_msg="the input was modified")
@@ -185,6 +192,7 @@ def call(spec, image, sigma, given):
     assert out.shape == image.shape, (out.shape, image.shape)
     assert out.dtype == image.dtype, (out.dtype, image.dtype)
     assert np.isfinite(out).all(), f"non-finite output: {out!r}"
+    COUNTS[spec.name]["returned"] += 1
     return out
 
 
@@ -228,4 +236,5 @@ def test_invalid_images_rejected(name):
         with pytest.raises(ImageFormatError, match=problem):
             spec.func(image, sigma=sigma)
         np.testing.assert_array_equal(image, before, err_msg="the input was modified")
+        COUNTS[spec.name]["refused"] += 1
     fuzz(name, body)
