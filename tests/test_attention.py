@@ -371,3 +371,29 @@ def test_softmax_attention_over_the_whole_window_is_pixelwise_nlm(dtype):
                                theirs[m:-m, m:-m].astype(np.float64), atol=tolerance)
     assert not np.array_equal(ours[m:-m, m:-m], image[m:-m, m:-m])
     assert np.isfinite(ours.astype(np.float64)).all()       # the border too
+
+
+def test_extreme_values_never_divide_by_an_empty_aggregation():
+    """Found by `make fuzz`: float images of values like +-1e30, +-1 and +-1e-30 at a
+    sigma near 1 (so about 1e-30 of the range) leave pixels no aggregation weight
+    in a stage; 0/0 made them NaN there (the next stage hid it, with a warning). They
+    keep their value instead: no warning, finite output."""
+    import warnings
+
+    from denoise.errors import DenoiseError
+
+    rng = np.random.default_rng(0)
+    values = [0.0, 1.0, -1.0, 1e-30, -1e-30, 1e30, -1e30]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(150):
+            height, width = rng.integers(1, 17, 2)
+            shape = (height, width) if rng.random() < 0.5 else \
+                (height, width, int(rng.integers(1, 5)))
+            image = rng.choice(values, size=shape).astype(rng.choice([np.float32, np.float64]))
+            sigma = float(rng.uniform(1e-4, 2))
+            try:
+                out = attention(image, sigma=sigma)
+            except DenoiseError:
+                continue
+            assert np.isfinite(out).all()

@@ -121,7 +121,19 @@ def _stage(work, pilot, stage, config, basis, values=None):
                       (num_z, den_z) if stage.progressive else None,
                       True if stage.pixel else None, stage,
                       buffers=lambda: band_buffers(stage, width, len(cols), guide.shape[2]))
-    return (num / den).astype(np.float32), (num_z / den_z).astype(np.float32) if keep else None
+    prior = work if values is None else values
+    return _ratio(num, den, work), _ratio(num_z, den_z, prior) if keep else None
+
+
+def _ratio(num, den, fallback):
+    """num / den as float32; where no estimate landed (den 0: every aggregation weight
+    underflowed, e.g. at a noise level near 1e-30 of the range) the pixel keeps
+    `fallback`'s value instead of becoming NaN."""
+    out = np.divide(num, den, out=np.zeros(num.shape, np.float64), where=den != 0)
+    empty = den == 0
+    if empty.any():
+        out[empty] = fallback[empty]
+    return out.astype(np.float32)
 
 
 #: Orthonormal luma / chroma (NL-Bayes): white noise stays white with the same sigma
