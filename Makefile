@@ -112,7 +112,10 @@ bench: install-test
 	@echo "== Drop-in calls (denoise.compat) against scikit-image and OpenCV"
 	@echo "python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md" >> $(REPORT)/commands.txt
 	$(BIN)/python benchmarks/compat.py --dataset $(DATASETS)/Set12 --output $(REPORT)/compat.md
-	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md $(foreach x,bilateral_speed bilateral_fast lark_speed wmedian_speed compat,--extra $(REPORT)/$(x).md) --output BENCHMARKS.md
+	@echo "== Float data in [0, 1], 8-bit and 16-bit units"
+	@echo "python benchmarks/float_units.py --dataset $(DATASETS)/Set12 --output $(REPORT)/float_units.md" >> $(REPORT)/commands.txt
+	$(BIN)/python benchmarks/float_units.py --dataset $(DATASETS)/Set12 --output $(REPORT)/float_units.md
+	$(BIN)/python benchmarks/summarize.py $(REPORT) $(SUITES) --commands $(REPORT)/commands.txt --extra $(REPORT)/nlm_speed.md --extra $(REPORT)/lark_stopping.md --extra $(REPORT)/median_family.md --extra $(REPORT)/attention_ablation.md --extra $(REPORT)/first_run.md $(foreach p,estimate nlf auto pg camera,--extra $(REPORT)/noise_$(p).md) --extra $(REPORT)/tune_accuracy.md --extra $(REPORT)/tune_camera.md --extra $(REPORT)/rni15.md --extra $(REPORT)/scale.md $(foreach x,bilateral_speed bilateral_fast lark_speed wmedian_speed compat float_units,--extra $(REPORT)/$(x).md) --output BENCHMARKS.md
 	@echo "== BENCHMARKS.md written; reports: $(REPORT)/<suite>/index.html (make report: PNGs)"
 
 # make report: each suite's report page as a browser shows it, rendered by headless
