@@ -41,7 +41,7 @@ test: install-test
 # make fuzz: property-based fuzzing of every method, 10000 examples per property (slow
 # methods fewer, still over 10000 per method; DENOISE_FUZZ_EXAMPLES=N); prints the counts.
 fuzz: install-test
-	DENOISE_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider --hypothesis-show-statistics
+	DENOISE_FUZZ=1 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
 
 # make bench: the standard suite on ../shared/datasets (or DATASETS=dir): every method
 # of ours and every installed reference (--against all; `denoise bench` alone runs only
