@@ -129,8 +129,8 @@ def _ratio(num, den, fallback):
     """num / den as float32; where no estimate landed (den 0: every aggregation weight
     underflowed, e.g. at a noise level near 1e-30 of the range) the pixel keeps
     `fallback`'s value instead of becoming NaN."""
-    out = np.divide(num, den, out=np.zeros(num.shape, np.float64), where=den != 0)
     empty = den == 0
+    out = np.divide(num, den, out=np.zeros(num.shape, np.float64), where=~empty)
     if empty.any():
         out[empty] = fallback[empty]
     return out.astype(np.float32)
